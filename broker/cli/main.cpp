@@ -1,0 +1,2 @@
+// Placeholder until the CLI lands (issue 2).
+int main() { return 1; }

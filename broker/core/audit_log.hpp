@@ -1,0 +1,57 @@
+// AuditLog: JSON lines, written off the request path by one background thread.
+// record() never blocks on I/O. When the file cannot be written (disk full, file removed, directory gone)
+// events are kept in a bounded queue, the degradation is logged once, and writing resumes (re-opening
+// the file) when the disk recovers. Events beyond the bound are counted as dropped and the count is
+// written as an "audit.dropped" event on recovery. An event never carries a secret value.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace remo::core {
+
+class AuditLog {
+ public:
+  struct Options {
+    std::filesystem::path file;
+    std::size_t max_pending = 10000;
+    std::chrono::milliseconds retry_interval{500};
+  };
+
+  explicit AuditLog(Options options);
+  ~AuditLog();  // flushes what it can, then stops
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Adds "time" (RFC 3339 UTC with microseconds) if absent, then queues the event.
+  void record(nlohmann::json event);
+  // Waits until everything queued so far has been written or the writer is degraded (for tests/shutdown).
+  void flush();
+
+  std::uint64_t dropped() const;
+  bool degraded() const;
+
+ private:
+  void run();
+  Options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable drained_;
+  std::deque<std::string> pending_;
+  std::uint64_t dropped_ = 0;
+  bool degraded_ = false;
+  bool stopping_ = false;
+  std::uint64_t enqueued_ = 0;
+  std::uint64_t settled_ = 0;
+  std::thread writer_;
+};
+
+}  // namespace remo::core

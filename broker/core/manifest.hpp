@@ -1,0 +1,37 @@
+// The project manifest (schema_version 1): which secrets a project's socket may serve.
+// Found at <project_path>/.devcontainer/remo-broker.toml, else <project_path>/.remo/broker.toml.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/common/result.hpp"
+
+namespace remo::core {
+
+struct Manifest {
+  std::string name;
+  std::string description;
+  std::vector<std::string> allowlist;
+  std::optional<std::int64_t> cache_ttl_seconds;  // accepted for compatibility (1..86400)
+  std::optional<std::int64_t> cache_max_entries;  // accepted for compatibility (1..1024)
+  std::filesystem::path source;                   // the file it was read from
+
+  bool allows(std::string_view secret_name) const;
+};
+
+bool is_valid_project_name(std::string_view name);
+
+// Strict parse. Errors: "manifest_invalid" naming the key (unknown tables/keys, wrong types,
+// out-of-range values, duplicates, name not equal to expected_name).
+Result<Manifest> parse_manifest(std::string_view toml_text, std::string_view expected_name);
+
+// Finds and parses the manifest of a project directory. Errors: "manifest_not_found", "manifest_invalid".
+// expected_name is the registered name, which must equal the directory's basename.
+Result<Manifest> load_manifest(const std::filesystem::path& project_path, std::string_view expected_name);
+
+}  // namespace remo::core

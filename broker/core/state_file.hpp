@@ -1,0 +1,31 @@
+// Atomic, durable file updates: write a temp file in the same directory, fsync it, rename over the
+// target, fsync the directory. A crash at any instant leaves the old file or the new one.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "broker/common/result.hpp"
+
+namespace remo::core {
+
+// Errors carry code "internal_error" and a message naming the path and errno text.
+Result<void> write_file_atomically(const std::filesystem::path& path,
+                                   std::span<const std::uint8_t> bytes, unsigned mode = 0600);
+Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                                   unsigned mode = 0600);
+
+// Reads a whole file; std::nullopt when it does not exist, an error for anything else.
+Result<std::optional<std::vector<std::uint8_t>>> read_file_if_exists(const std::filesystem::path& path);
+
+// Overwrites the file's bytes with zeros, fsyncs, unlinks, fsyncs the directory. Absent file: ok.
+Result<void> shred_file(const std::filesystem::path& path);
+
+// Creates the directory (and parents) if missing, with the given mode for the leaf.
+Result<void> ensure_directory(const std::filesystem::path& dir, unsigned mode = 0700);
+
+}  // namespace remo::core

@@ -1,0 +1,2 @@
+// Placeholder until the server lands (issue 3).
+namespace remo::server {}
