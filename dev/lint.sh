@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Style gate: clang-format must agree with every C++ file. `dev/lint.sh --fix` rewrites them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v clang-format >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-format >/dev/null; }
+mapfile -t files < <(git ls-files '*.cpp' '*.hpp')
+if [[ ${1:-} == --fix ]]; then
+  clang-format -i "${files[@]}"
+else
+  clang-format --dry-run --Werror "${files[@]}"
+  echo "lint: ${#files[@]} files formatted"
+fi
