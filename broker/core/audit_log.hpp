@@ -5,6 +5,7 @@
 // written as an "audit.dropped" event on recovery. An event never carries a secret value.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -41,17 +42,21 @@ class AuditLog {
 
  private:
   void run();
+
   Options options_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable drained_;
-  std::deque<std::string> pending_;
-  std::uint64_t dropped_ = 0;
+  std::condition_variable wake_;     // the writer waits here for events or stop
+  std::condition_variable drained_;  // flush() waits here
+  std::deque<std::string> pending_;  // serialized lines, each ending in '\n'
+  std::size_t in_flight_ = 0;        // lines the writer has taken and not yet settled
+  std::uint64_t dropped_ = 0;        // total since start
+  std::uint64_t unreported_drops_ = 0;
+  bool drop_warned_ = false;
   bool degraded_ = false;
   bool stopping_ = false;
   std::uint64_t enqueued_ = 0;
-  std::uint64_t settled_ = 0;
-  std::thread writer_;
+  std::uint64_t settled_ = 0;  // written, or abandoned at shutdown
+  std::thread writer_;         // last: starts once everything above is initialised
 };
 
 }  // namespace remo::core

@@ -12,8 +12,9 @@ void SecretStore::replace(SecretSet secrets, std::chrono::system_clock::time_poi
 }
 
 void SecretStore::clear() {
-  current_.store(std::make_shared<const Snapshot>(Snapshot{std::make_shared<const SecretSet>(), std::nullopt}),
-                 std::memory_order_release);
+  current_.store(
+      std::make_shared<const Snapshot>(Snapshot{std::make_shared<const SecretSet>(), std::nullopt}),
+      std::memory_order_release);
 }
 
 }  // namespace remo::core

@@ -14,7 +14,7 @@ namespace remo::core {
 class SecretStore {
  public:
   struct Snapshot {
-    std::shared_ptr<const SecretSet> secrets;                       // never null
+    std::shared_ptr<const SecretSet> secrets;                        // never null
     std::optional<std::chrono::system_clock::time_point> loaded_at;  // nullopt: nothing loaded
   };
 

@@ -14,8 +14,8 @@
 namespace remo::core {
 
 // Errors carry code "internal_error" and a message naming the path and errno text.
-Result<void> write_file_atomically(const std::filesystem::path& path,
-                                   std::span<const std::uint8_t> bytes, unsigned mode = 0600);
+Result<void> write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
+                                   unsigned mode = 0600);
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view text,
                                    unsigned mode = 0600);
 

@@ -1,0 +1,151 @@
+// ClaimLedger: one-shot secrets, each handed to exactly one claimer (the provisioner pattern: an admin
+// creates a secret for a worker that does not exist yet, and the first worker to present the token gets
+// it; nobody ever gets it again).
+//
+// Guarantees
+//   - Exactly once. A claim marks its entry in flight under the ledger's mutex, so no second claimer can
+//     take it, and returns the value only after a ledger without the value is durably on disk. Any number
+//     of concurrent claimers, restarts and crashes cannot give a claimed secret a second life: the state
+//     file is replaced atomically, so after a crash it holds either the old ledger (secret still pending,
+//     and no value was returned) or the new one (secret gone).
+//   - Durable replies. create, claim, discard, revoke, expire and rekey return success only once their
+//     effect is on disk. When the write fails, every change of that write is undone in memory (a claim's
+//     secret is pending again, a created one never existed) and the caller gets "internal_error".
+//   - Group commit. Concurrent changes share one write: whichever waiter finds no write in progress
+//     becomes the leader, writes the whole ledger once (encrypt, temp file, fsync, rename, fsync dir),
+//     then wakes everyone whose change that write carried. Throughput grows with the number of claimers
+//     instead of being one fsync per claim.
+//   - Nothing readable at rest. The ledger file (state_dir/claims.enc, 0600) is an age file encrypted to
+//     the bootstrap recipient. Tokens are never stored: the ledger keeps a BLAKE2b hash of each pending
+//     token keyed with a 32-byte ledger key, itself kept in secure memory and inside the encrypted file.
+//   - Silence about other claims. An unknown token, a claimed, expired, revoked or discarded one, and a
+//     token of another project all get the same "not_found" reply.
+//   - Listings carry ids, projects, times and states; never a token, a hash or a value. Finished claims
+//     are kept as tombstones (no value, no hash) so claim-list can report them, newest max_finished only.
+//
+// Thread safety: every member function may be called from any thread concurrently, except that the
+// ledger must outlive every call in progress (destroy it only after the server has stopped).
+//
+// Error codes (protocol/codes.hpp):
+//   "not_found"       claim/discard: no pending secret for this token in this project (one message for
+//                     every reason); revoke: no pending secret with this id
+//   "protocol_error"  create: ttl outside kMinTtlSeconds..kMaxTtlSeconds, an empty value, a value over
+//                     kMaxValueBytes, an invalid project name, or max_pending secrets already pending
+//   "internal_error"  the change could not be made durable (nothing changed); open: the ledger file
+//                     cannot be read, decrypted by any identity, or parsed
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/common/result.hpp"
+#include "broker/core/secret_set.hpp"
+#include "broker/crypto/age.hpp"
+#include "broker/crypto/secure_buffer.hpp"
+
+namespace remo::core {
+
+enum class ClaimState {
+  kPending,  // waiting for its one claimer
+  kClaimed,  // handed out; the value is gone
+  kExpired,  // its ttl ran out before anyone claimed it (effective as soon as the ttl runs out; the value
+             // is wiped by the next expire())
+  kRevoked,  // withdrawn by an admin (revoke)
+  kDeleted,  // withdrawn by a holder of the token without reading it (discard)
+};
+
+// "pending", "claimed", "expired", "revoked", "deleted".
+std::string_view to_string(ClaimState state) noexcept;
+std::optional<ClaimState> claim_state_from_string(std::string_view text) noexcept;
+
+// What create returns to the admin. The token is the only copy of the capability: give it to the worker.
+struct ClaimTicket {
+  std::string id;
+  crypto::SecureBuffer token;  // "rbc_" + 43 URL-safe base64 characters (256 random bits)
+  std::chrono::sys_seconds expires_at;
+};
+
+// One row of list(): never a token, a token hash or a value.
+struct ClaimInfo {
+  std::string id;
+  std::string project;
+  std::chrono::sys_seconds created_at;
+  std::chrono::sys_seconds expires_at;
+  std::optional<std::chrono::sys_seconds> finished_at;  // when claimed, expired, revoked or deleted
+  ClaimState state = ClaimState::kPending;
+};
+
+class ClaimLedger {
+ public:
+  static constexpr std::string_view kFileName = "claims.enc";
+  static constexpr std::int64_t kMinTtlSeconds = 1;
+  static constexpr std::int64_t kMaxTtlSeconds = 30 * 24 * 3600;  // 30 days
+  static constexpr std::size_t kMaxValueBytes = 64 * 1024;
+
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  struct Options {
+    std::filesystem::path file;         // usually state_dir / kFileName
+    crypto::X25519Recipient recipient;  // the bootstrap key's recipient: every write encrypts to it
+    std::size_t max_finished = 1000;    // tombstones kept for list()
+    std::size_t max_pending = 10000;    // bounds the size of every rewrite of the ledger
+    Clock clock = [] { return std::chrono::system_clock::now(); };  // injectable for tests
+  };
+
+  // Loads the ledger from options.file, decrypting with any of the identities (pass the old and the new
+  // key while a rotation is under way), or starts an empty one when the file does not exist. Secrets
+  // whose ttl ran out while the broker was down load as pending and are never claimable; the next
+  // expire() wipes them. Does not write.
+  static Result<ClaimLedger> open(Options options, std::span<const crypto::X25519Identity> identities);
+
+  ClaimLedger(ClaimLedger&&) noexcept;
+  ClaimLedger& operator=(ClaimLedger&&) noexcept;
+  ~ClaimLedger();
+
+  // Stores a one-shot secret for project, claimable for ttl_seconds, and returns its id and token once
+  // it is durable. from_base64 is remembered so the claim reply can use value_b64.
+  Result<ClaimTicket> create(std::string_view project, crypto::SecureBuffer value, bool from_base64,
+                             std::int64_t ttl_seconds);
+
+  // Hands out the secret of a pending token of this project, exactly once. The value is returned only
+  // after the ledger without it is durable; on "internal_error" the secret stays pending and claimable.
+  Result<SecretValue> claim(std::string_view project, std::string_view token);
+
+  // Removes the secret of a pending token of this project without reading it (state "deleted").
+  // Replies ok only once the removal is durable; on "internal_error" it stays pending.
+  Result<void> discard(std::string_view project, std::string_view token);
+
+  // Withdraws a pending secret by id (admin; state "revoked"), durably.
+  Result<void> revoke(std::string_view id);
+
+  // Wipes every pending secret whose ttl has run out at `now` (state "expired") and returns their ids,
+  // once durable, for the caller to audit as claim.expired. On "internal_error" nothing changed; call
+  // again later (they stay unclaimable meanwhile). Meant for a periodic timer.
+  Result<std::vector<std::string>> expire(std::chrono::system_clock::time_point now);
+
+  // Re-encrypts the ledger to a new recipient (rotate-bootstrap), durably. On error the old recipient
+  // stays in force and the file is unchanged.
+  Result<void> rekey(const crypto::X25519Recipient& recipient);
+
+  // Pending secrets first (oldest first), then tombstones (oldest first). A pending secret whose ttl has
+  // run out is listed as expired. Changes whose write is still in progress are not shown yet.
+  std::vector<ClaimInfo> list() const;
+
+  std::size_t pending_count() const;
+
+ private:
+  struct Impl;
+  explicit ClaimLedger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace remo::core
