@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <array>
+
 #include "broker/crypto/secure_buffer.hpp"
 
 namespace remo::crypto::base64 {
@@ -11,6 +13,18 @@ int variant(Padding padding) {
   return padding == Padding::kNone ? sodium_base64_VARIANT_ORIGINAL_NO_PADDING
                                    : sodium_base64_VARIANT_ORIGINAL;
 }
+
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<std::int8_t, 256> make_decode_table() {
+  std::array<std::int8_t, 256> table{};
+  for (auto& entry : table) entry = -1;
+  for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+  }
+  return table;
+}
+constexpr auto kDecodeTable = make_decode_table();
 
 }  // namespace
 
@@ -30,21 +44,41 @@ std::string encode(std::span<const std::uint8_t> bytes, Padding padding) {
 }
 
 bool decode_append(std::string_view text, Padding padding, std::vector<std::uint8_t>& out) {
-  ensure_sodium();
-  // Reject impossible lengths up front; libsodium checks alphabet, padding and trailing bits.
-  if (padding == Padding::kRequired ? text.size() % 4 != 0 : text.size() % 4 == 1) return false;
+  // Our own decoder: libsodium's tolerates some bytes outside the alphabet. Everything decoded here
+  // is public (stanzas, MACs, armored ciphertext), so it need not be constant-time.
+  std::size_t pad = 0;
+  if (padding == Padding::kRequired) {
+    if (text.size() % 4 != 0) return false;
+    while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+    text.remove_suffix(pad);
+  }
+  const std::size_t rest = text.size() % 4;
+  if (rest == 1) return false;
+  if (padding == Padding::kRequired && pad != (rest == 0 ? 0 : 4 - rest)) return false;
+
   const std::size_t old_size = out.size();
-  const std::size_t max_len = text.size() / 4 * 3 + 3;
-  out.resize(old_size + max_len);
-  std::size_t written = 0;
-  const char* end = nullptr;
-  const int rc = sodium_base642bin(out.data() + old_size, max_len, text.data(), text.size(), nullptr,
-                                   &written, &end, variant(padding));
-  if (rc != 0 || end != text.data() + text.size()) {
+  out.reserve(old_size + text.size() / 4 * 3 + 2);
+  std::uint32_t acc = 0;
+  unsigned bits = 0;
+  for (char c : text) {
+    const std::int8_t value = kDecodeTable[static_cast<unsigned char>(c)];
+    if (value < 0) {
+      out.resize(old_size);
+      return false;
+    }
+    acc = (acc << 6) | static_cast<std::uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>(acc >> bits));
+      acc &= (1u << bits) - 1;
+    }
+  }
+  // Canonical: the spare low bits of the last character are zero.
+  if (acc != 0) {
     out.resize(old_size);
     return false;
   }
-  out.resize(old_size + written);
   return true;
 }
 
