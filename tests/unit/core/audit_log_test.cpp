@@ -127,7 +127,8 @@ TEST(AuditLog, ConcurrentRecordsAreAllWrittenWholeAndInPerThreadOrder) {
   constexpr int kThreads = 6;
   constexpr int kPerThread = 2000;
   {
-    AuditLog log(options_for(dir / "audit.log"));
+    // Room for the whole burst: this test is about interleaving, not the bound.
+    AuditLog log(options_for(dir / "audit.log", kThreads * kPerThread));
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&log, t] {
@@ -151,6 +152,33 @@ TEST(AuditLog, ConcurrentRecordsAreAllWrittenWholeAndInPerThreadOrder) {
     EXPECT_EQ(event["seq"], next[t]) << "thread " << t;
     next[t] = event["seq"].get<int>() + 1;
   }
+}
+
+TEST(AuditLog, BurstBeyondTheBoundIsCountedAndReportedInTheLog) {
+  const TempDir dir;
+  constexpr int kEvents = 5000;
+  std::uint64_t dropped = 0;
+  {
+    AuditLog log(options_for(dir / "audit.log", 8));
+    for (int i = 0; i < kEvents; ++i) log.record({{"event", "burst"}, {"seq", i}});
+    log.flush();
+    dropped = log.dropped();
+  }
+  // Every event is either in the file or counted by an audit.dropped line; kept events stay in order.
+  std::uint64_t reported = 0;
+  std::uint64_t kept = 0;
+  int last_seq = -1;
+  for (const auto& event : events_in(dir / "audit.log")) {
+    if (event["event"] == "audit.dropped") {
+      reported += event["count"].get<std::uint64_t>();
+      continue;
+    }
+    EXPECT_GT(event["seq"].get<int>(), last_seq);
+    last_seq = event["seq"];
+    ++kept;
+  }
+  EXPECT_EQ(reported, dropped);
+  EXPECT_EQ(kept + dropped, static_cast<std::uint64_t>(kEvents));
 }
 
 TEST(AuditLog, RemovedFileIsRecreated) {
