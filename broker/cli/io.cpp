@@ -1,17 +1,21 @@
 #include "broker/cli/io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string>
+#include <utility>
 
 namespace remo::cli {
 namespace {
 
 constexpr std::size_t kInitialReadSize = 64 * 1024;
+constexpr off_t kMapThreshold = 1024 * 1024;
 
 Error io_error(std::string_view what, std::string_view path, int err) {
   std::string where = is_stdio(path) ? std::string("standard input/output") : std::string(path);
@@ -35,7 +39,7 @@ class Fd {
 };
 
 // Reads fd to EOF into a buffer of the given kind, growing it by copying into a bigger one.
-// Buffer must offer a (size) constructor, data() and size().
+// make(n) must return a Buffer of n bytes with data().
 template <class Buffer, class Make>
 Result<std::pair<Buffer, std::size_t>> read_all(int fd, std::string_view path, Make make) {
   std::size_t capacity = kInitialReadSize;
@@ -83,13 +87,6 @@ Result<void> write_fully(int fd, std::span<const std::uint8_t> data, std::string
   return {};
 }
 
-// Owns a heap array and its capacity for read_all.
-struct HeapBytes {
-  explicit HeapBytes(std::size_t n) : bytes(std::make_unique_for_overwrite<std::uint8_t[]>(n)) {}
-  std::uint8_t* data() { return bytes.get(); }
-  std::unique_ptr<std::uint8_t[]> bytes;
-};
-
 std::string parent_dir(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -112,14 +109,60 @@ Result<crypto::SecureBuffer> read_secret(std::string_view path) {
   return std::move(buffer);
 }
 
+InputBytes::InputBytes(std::size_t capacity) : capacity_(capacity) {
+  void* p = ::mmap(nullptr, capacity == 0 ? 1 : capacity, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  data_ = static_cast<std::uint8_t*>(p);
+}
+
+InputBytes InputBytes::map_file(int fd, std::size_t size) {
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  InputBytes out(0);
+  ::munmap(out.data_, 1);
+  out.data_ = static_cast<std::uint8_t*>(p);
+  out.capacity_ = size;
+  out.size_ = size;
+  return out;
+}
+
+InputBytes::~InputBytes() {
+  if (data_ != nullptr) ::munmap(data_, capacity_ == 0 ? 1 : capacity_);
+}
+
+InputBytes::InputBytes(InputBytes&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      size_(std::exchange(other.size_, 0)) {}
+
+InputBytes& InputBytes::operator=(InputBytes&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) ::munmap(data_, capacity_ == 0 ? 1 : capacity_);
+    data_ = std::exchange(other.data_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
 Result<InputBytes> read_bytes(std::string_view path) {
   auto fd = open_input(path);
   if (!fd) return std::move(fd).error();
   Fd owned(is_stdio(path) ? -1 : *fd);
-  auto read = read_all<HeapBytes>(*fd, path, [](std::size_t n) { return HeapBytes(n); });
+  struct stat st {};
+  if (::fstat(*fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= kMapThreshold) {
+    try {
+      return InputBytes::map_file(*fd, static_cast<std::size_t>(st.st_size));
+    } catch (const std::bad_alloc&) {
+      // Not mappable after all (an odd file system): fall back to reading it.
+    }
+  }
+  auto read = read_all<InputBytes>(*fd, path, [](std::size_t n) { return InputBytes(n); });
   if (!read) return std::move(read).error();
   auto& [buffer, used] = *read;
-  return InputBytes(std::move(buffer.bytes), used);
+  buffer.set_size(used);
+  return std::move(buffer);
 }
 
 Result<void> write_output(std::string_view path, std::span<const std::uint8_t> data, mode_t mode) {

@@ -7,7 +7,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string_view>
 
@@ -16,15 +15,29 @@
 
 namespace remo::cli {
 
-// Non-secret input bytes (ciphertext), read without zero-filling first.
+// Non-secret input bytes (ciphertext). A large regular file is mapped read-only (no copy); other
+// inputs are read into an anonymous mapping populated up front. Faulting tens of MiB in page by page
+// costs more than decrypting them. (A file truncated by someone else while mapped raises SIGBUS:
+// the command dies without output, which keeps the all-or-nothing promise.)
 class InputBytes {
  public:
-  InputBytes() = default;
-  InputBytes(std::unique_ptr<std::uint8_t[]> data, std::size_t size) : data_(std::move(data)), size_(size) {}
-  std::span<const std::uint8_t> span() const noexcept { return {data_.get(), size_}; }
+  explicit InputBytes(std::size_t capacity);
+  // Maps size bytes of the regular file fd; throws std::bad_alloc when mmap fails.
+  static InputBytes map_file(int fd, std::size_t size);
+  ~InputBytes();
+  InputBytes(InputBytes&& other) noexcept;
+  InputBytes& operator=(InputBytes&& other) noexcept;
+  InputBytes(const InputBytes&) = delete;
+  InputBytes& operator=(const InputBytes&) = delete;
+
+  std::uint8_t* data() noexcept { return data_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  void set_size(std::size_t size) noexcept { size_ = size; }
+  std::span<const std::uint8_t> span() const noexcept { return {data_, size_}; }
 
  private:
-  std::unique_ptr<std::uint8_t[]> data_;
+  std::uint8_t* data_ = nullptr;
+  std::size_t capacity_ = 0;
   std::size_t size_ = 0;
 };
 

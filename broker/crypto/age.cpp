@@ -138,7 +138,7 @@ Result<SecureBuffer> decrypt(std::span<const std::uint8_t> ciphertext,
   if (!size) return std::move(size).error();
 
   const SecureBuffer key = payload_key(*file_key, nonce);
-  SecureBuffer plaintext(*size);
+  SecureBuffer plaintext = SecureBuffer::for_overwrite(*size);  // every byte is written by open()
   auto opened = stream::open(key_span(key), chunks, plaintext.span());
   if (!opened) return std::move(opened).error();  // plaintext is wiped and freed on the way out
   return plaintext;

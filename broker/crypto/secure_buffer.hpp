@@ -1,5 +1,7 @@
 // SecureBuffer: the only home for key material, file keys and plaintext secrets.
-// Backed by sodium_malloc: guard pages on both sides, mlocked, wiped when freed.
+// Guard pages on both sides, mlocked, excluded from core dumps, wiped when freed. Small buffers come
+// from sodium_malloc; large ones (a decrypted bundle) from a dedicated mapping with the same
+// protections, because sodium_malloc's fill passes cost more than decrypting the bytes.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +22,11 @@ class SecureBuffer {
   SecureBuffer& operator=(SecureBuffer&& other) noexcept;
   SecureBuffer(const SecureBuffer&) = delete;
   SecureBuffer& operator=(const SecureBuffer&) = delete;
+
+  // Allocates size bytes that the caller is about to overwrite completely: skips the zero fill,
+  // which is a full extra pass over large plaintexts. The bytes hold libsodium's fill pattern, never
+  // stale data.
+  static SecureBuffer for_overwrite(std::size_t size);
 
   static SecureBuffer copy_of(std::span<const std::uint8_t> bytes);
   static SecureBuffer copy_of(std::string_view text);
@@ -44,6 +51,9 @@ class SecureBuffer {
  private:
   std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
+  // The dedicated mapping of a large buffer (guard pages included); null for sodium_malloc ones.
+  void* mapping_ = nullptr;
+  std::size_t mapping_size_ = 0;
 };
 
 // Calls sodium_init once; safe to call from anywhere, any number of times. Aborts if libsodium
