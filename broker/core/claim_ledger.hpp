@@ -30,7 +30,8 @@
 //   "not_found"       claim/discard: no pending secret for this token in this project (one message for
 //                     every reason); revoke: no pending secret with this id
 //   "protocol_error"  create: ttl outside kMinTtlSeconds..kMaxTtlSeconds, an empty value, a value over
-//                     kMaxValueBytes, an invalid project name, or max_pending secrets already pending
+//                     kMaxValueBytes, an invalid project name, or a full ledger (max_pending secrets
+//                     or max_pending_bytes of values already pending)
 //   "internal_error"  the change could not be made durable (nothing changed); open: the ledger file
 //                     cannot be read, decrypted by any identity, or parsed
 #pragma once
@@ -97,7 +98,8 @@ class ClaimLedger {
     std::filesystem::path file;         // usually state_dir / kFileName
     crypto::X25519Recipient recipient;  // the bootstrap key's recipient: every write encrypts to it
     std::size_t max_finished = 1000;    // tombstones kept for list()
-    std::size_t max_pending = 10000;    // bounds the size of every rewrite of the ledger
+    std::size_t max_pending = 10000;    // these two bound the size of every rewrite of the ledger
+    std::size_t max_pending_bytes = 8 * 1024 * 1024;                // sum of the pending values
     Clock clock = [] { return std::chrono::system_clock::now(); };  // injectable for tests
   };
 

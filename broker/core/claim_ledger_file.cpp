@@ -85,8 +85,10 @@ std::string finished_json(const ClaimInfo& info) {
       .dump();
 }
 
-crypto::SecureBuffer assemble(const crypto::SecureBuffer& ledger_key, std::span<const PendingView> pending,
-                              std::span<const std::string_view> finished) {
+std::span<const std::uint8_t> assemble(const crypto::SecureBuffer& ledger_key,
+                                       std::span<const PendingView> pending,
+                                       std::span<const std::string_view> finished,
+                                       crypto::SecureBuffer& scratch) {
   const std::string head = R"({"format":")" + std::string(kFormat) + R"(","version":)" +
                            std::to_string(kVersion) + R"(,"pending":[)";
   constexpr std::string_view kMiddle = R"(],"finished":[)";
@@ -96,27 +98,30 @@ crypto::SecureBuffer assemble(const crypto::SecureBuffer& ledger_key, std::span<
   for (const auto& p : pending) size += p.json.size() + 1 + p.value.size();
   for (const auto& f : finished) size += f.size() + 1;
 
-  crypto::SecureBuffer out(size);
-  std::size_t offset = 0;
-  put(out, offset, head);
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    if (i != 0) put(out, offset, std::string_view(","));
-    put(out, offset, pending[i].json);
+  constexpr std::size_t kKeepUpTo = 1024 * 1024;  // never shrink below this: small ledgers reuse one buffer
+  if (scratch.size() < size || (scratch.size() > kKeepUpTo && scratch.size() / 4 > size)) {
+    scratch = crypto::SecureBuffer(std::max(size + size / 2, std::min(kKeepUpTo, std::size_t{64 * 1024})));
   }
-  put(out, offset, kMiddle);
-  put_joined(out, offset, finished);
-  put(out, offset, kTail);
-  put(out, offset, ledger_key.span());
-  for (const auto& p : pending) put(out, offset, p.value);
-  out.truncate(offset);  // the separators were counted generously
-  return out;
+  std::size_t offset = 0;
+  put(scratch, offset, head);
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (i != 0) put(scratch, offset, std::string_view(","));
+    put(scratch, offset, pending[i].json);
+  }
+  put(scratch, offset, kMiddle);
+  put_joined(scratch, offset, finished);
+  put(scratch, offset, kTail);
+  put(scratch, offset, ledger_key.span());
+  for (const auto& p : pending) put(scratch, offset, p.value);
+  return scratch.span().first(offset);  // the separators were counted generously
 }
 
 Result<Contents> parse(std::span<const std::uint8_t> plaintext) {
-  const auto* newline = std::find(plaintext.begin(), plaintext.end(), std::uint8_t{'\n'});
+  const auto newline = std::find(plaintext.begin(), plaintext.end(), std::uint8_t{'\n'});
   if (newline == plaintext.end()) return corrupt("no bookkeeping line");
-  const std::span<const std::uint8_t> line(plaintext.begin(), newline);
-  std::span<const std::uint8_t> tail(newline + 1, plaintext.end());
+  const auto line_size = static_cast<std::size_t>(newline - plaintext.begin());
+  const std::span<const std::uint8_t> line = plaintext.first(line_size);
+  std::span<const std::uint8_t> tail = plaintext.subspan(line_size + 1);
 
   Contents contents;
   try {

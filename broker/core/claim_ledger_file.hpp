@@ -53,9 +53,14 @@ struct PendingView {
   std::span<const std::uint8_t> value;  // value_size bytes
 };
 
-// The whole plaintext, in secure memory.
-crypto::SecureBuffer assemble(const crypto::SecureBuffer& ledger_key, std::span<const PendingView> pending,
-                              std::span<const std::string_view> finished);
+// Writes the whole plaintext into scratch (secure memory, reused from one write to the next so that a
+// write costs no allocation of secure memory: on some virtual machines each one costs a TLB shootdown)
+// and returns the part used. scratch is reallocated when too small, or far too large. The caller wipes
+// the returned span once it is done with it.
+std::span<const std::uint8_t> assemble(const crypto::SecureBuffer& ledger_key,
+                                       std::span<const PendingView> pending,
+                                       std::span<const std::string_view> finished,
+                                       crypto::SecureBuffer& scratch);
 
 struct Contents {
   crypto::SecureBuffer ledger_key;

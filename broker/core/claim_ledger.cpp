@@ -1,0 +1,448 @@
+#include "broker/core/claim_ledger.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "broker/core/claim_ledger_file.hpp"
+#include "broker/core/claim_token.hpp"
+#include "broker/core/manifest.hpp"
+#include "broker/core/state_file.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::core {
+namespace {
+
+using std::chrono::sys_seconds;
+
+// One message for every reason a token does not work, so a caller cannot probe which tokens exist,
+// belong to another project, or were claimed already.
+Error token_not_found() {
+  return Error{std::string(protocol::code::kNotFound), "no pending one-shot secret for this token"};
+}
+
+Error bad_request(std::string message) {
+  return Error{std::string(protocol::code::kProtocolError), std::move(message)};
+}
+
+Error not_durable(std::string_view what) {
+  return Error{std::string(protocol::code::kInternalError),
+               std::string(what) + " could not be saved durably, so nothing changed; try again"};
+}
+
+}  // namespace
+
+std::string_view to_string(ClaimState state) noexcept {
+  switch (state) {
+    case ClaimState::kPending:
+      return "pending";
+    case ClaimState::kClaimed:
+      return "claimed";
+    case ClaimState::kExpired:
+      return "expired";
+    case ClaimState::kRevoked:
+      return "revoked";
+    case ClaimState::kDeleted:
+      return "deleted";
+  }
+  return "pending";
+}
+
+std::optional<ClaimState> claim_state_from_string(std::string_view text) noexcept {
+  for (auto state : {ClaimState::kPending, ClaimState::kClaimed, ClaimState::kExpired, ClaimState::kRevoked,
+                     ClaimState::kDeleted}) {
+    if (to_string(state) == text) return state;
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// State. Everything below is guarded by Impl::mutex.
+//
+// A change is applied to memory at once (so the next caller sees it: a claimed entry is "in flight" and
+// no one else can take it), recorded in the open batch, and confirmed or undone when the write that
+// carries it completes. Changes to one entry never overlap: an entry in flight accepts no other change,
+// so undoing one batch never disturbs another.
+
+struct Finishing {
+  ClaimState state;
+  sys_seconds at;
+  std::string json;  // its tombstone record, written in place of the pending record
+};
+
+struct Entry {
+  claim_ledger_file::PendingRecord record;
+  std::string json;  // claim_ledger_file::pending_json(record)
+  crypto::SecureBuffer value;
+  bool durable = false;                // false until the write carrying its create succeeded
+  std::optional<Finishing> finishing;  // set while a write that finishes it is in progress
+};
+
+struct Tombstone {
+  ClaimInfo info;
+  std::string json;
+};
+
+struct Change {
+  enum class Kind { kCreate, kFinish } kind = Kind::kFinish;
+  std::string id;
+  SecretValue* claimed_value = nullptr;  // kFinish of a claim: where the value goes once durable
+};
+
+struct Batch {
+  std::vector<Change*> changes;                             // owned by the callers, who wait until `done`
+  std::optional<crypto::X25519Recipient> recipient_before;  // set by rekey: restored on failure
+  bool done = false;
+  bool ok = false;
+};
+
+struct ClaimLedger::Impl {
+  Options options;
+  crypto::SecureBuffer ledger_key;  // immutable after open: hashing needs no lock
+  crypto::SecureBuffer scratch;     // the plaintext of the write in progress; used only by the leader
+
+  std::mutex rekey_mutex;
+  mutable std::mutex mutex;
+  std::condition_variable batch_done;
+  std::unordered_map<std::string, Entry> entries;  // pending (and in flight), by id
+  std::unordered_map<claim_token::Hash, std::string, claim_token::HashHasher> id_by_hash;
+  std::deque<Tombstone> tombstones;  // oldest first
+  std::size_t pending_bytes = 0;     // sum of the values in `entries`
+  crypto::X25519Recipient recipient;
+  std::shared_ptr<Batch> open_batch = std::make_shared<Batch>();
+  bool writing = false;
+
+  sys_seconds now() const { return std::chrono::floor<std::chrono::seconds>(options.clock()); }
+
+  void add_tombstone(ClaimInfo info, std::string json) {
+    tombstones.push_back(Tombstone{std::move(info), std::move(json)});
+    while (tombstones.size() > options.max_finished) tombstones.pop_front();
+  }
+
+  // Marks a pending entry as being finished and records the change in the open batch.
+  std::shared_ptr<Batch> begin_finish(Entry& entry, ClaimState state, sys_seconds at, Change& change) {
+    const auto& r = entry.record;
+    entry.finishing = Finishing{
+        state, at,
+        claim_ledger_file::finished_json(ClaimInfo{r.id, r.project, r.created_at, r.expires_at, at, state})};
+    change = Change{Change::Kind::kFinish, r.id, nullptr};
+    open_batch->changes.push_back(&change);
+    return open_batch;
+  }
+
+  // The pending entry of this project's token, or nullptr for every reason it cannot be used.
+  Entry* usable_entry(std::string_view project, const claim_token::Hash& hash) {
+    const auto found = id_by_hash.find(hash);
+    if (found == id_by_hash.end()) return nullptr;
+    Entry& entry = entries.at(found->second);
+    if (entry.record.project != project || !entry.durable || entry.finishing) return nullptr;
+    if (now() >= entry.record.expires_at) return nullptr;
+    return &entry;
+  }
+
+  // The whole ledger as the open batch leaves it, in scratch (lock held, and only by the leader).
+  std::span<const std::uint8_t> snapshot() {
+    std::vector<claim_ledger_file::PendingView> pending;
+    std::vector<std::string_view> finished;
+    pending.reserve(entries.size());
+    finished.reserve(tombstones.size() + entries.size());
+    for (const auto& t : tombstones) finished.push_back(t.json);
+    for (const auto& [id, entry] : entries) {
+      if (entry.finishing) {
+        finished.push_back(entry.finishing->json);
+      } else {
+        pending.push_back({entry.json, entry.value.span()});
+      }
+    }
+    return claim_ledger_file::assemble(ledger_key, pending, finished, scratch);
+  }
+
+  // Encrypt and replace the file (no lock held). Logs the reason of a failure; callers get a sentence.
+  bool persist(std::span<const std::uint8_t> plaintext, const crypto::X25519Recipient& to) const {
+    auto ciphertext = crypto::encrypt(plaintext, std::span(&to, 1));
+    if (!ciphertext) {
+      spdlog::error("one-shot secret ledger: encryption failed: {}: {}", ciphertext.error().code,
+                    ciphertext.error().message);
+      return false;
+    }
+    auto written = write_file_atomically(options.file, std::span<const std::uint8_t>(*ciphertext), 0600);
+    if (!written) {
+      spdlog::error("one-shot secret ledger: {}", written.error().message);
+      return false;
+    }
+    return true;
+  }
+
+  void confirm(Change& change) {
+    const auto found = entries.find(change.id);
+    if (found == entries.end()) return;  // cannot happen: an entry in flight is only removed here
+    Entry& entry = found->second;
+    if (change.kind == Change::Kind::kCreate) {
+      entry.durable = true;
+      return;
+    }
+    if (change.claimed_value != nullptr) {
+      *change.claimed_value = SecretValue{std::move(entry.value), entry.record.from_base64};
+    }
+    const auto& r = entry.record;
+    add_tombstone(
+        ClaimInfo{r.id, r.project, r.created_at, r.expires_at, entry.finishing->at, entry.finishing->state},
+        std::move(entry.finishing->json));
+    id_by_hash.erase(r.token_hash);
+    pending_bytes -= r.value_size;
+    entries.erase(found);  // wipes the value (unless a claimer took it above)
+  }
+
+  void undo(Change& change) {
+    const auto found = entries.find(change.id);
+    if (found == entries.end()) return;
+    if (change.kind == Change::Kind::kCreate) {
+      id_by_hash.erase(found->second.record.token_hash);
+      pending_bytes -= found->second.record.value_size;
+      entries.erase(found);
+    } else {
+      found->second.finishing.reset();
+    }
+  }
+
+  // Group commit: waits until the batch holding the caller's change is durable or has failed. Whoever
+  // finds no write in progress becomes the leader and writes the open batch (which holds its own change,
+  // since a batch is only closed by a leader that then writes it). The file is written outside the lock,
+  // so new changes keep joining the next batch meanwhile.
+  bool wait_durable(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Batch>& mine) {
+    while (!mine->done) {
+      if (writing) {
+        batch_done.wait(lock);
+        continue;
+      }
+      writing = true;
+      const std::shared_ptr<Batch> batch = std::exchange(open_batch, std::make_shared<Batch>());
+      bool ok = false;
+      try {
+        const auto plaintext = snapshot();
+        const crypto::X25519Recipient to = recipient;
+        lock.unlock();
+        ok = persist(plaintext, to);
+        sodium_memzero(scratch.data(), plaintext.size());
+        lock.lock();
+      } catch (const std::exception& e) {  // bad_alloc in the snapshot or the encryption
+        if (!lock.owns_lock()) lock.lock();
+        if (!scratch.empty()) sodium_memzero(scratch.data(), scratch.size());
+        spdlog::error("one-shot secret ledger: write failed: {}", e.what());
+        ok = false;
+      }
+      if (ok) {
+        for (Change* change : batch->changes) confirm(*change);
+      } else {
+        for (auto it = batch->changes.rbegin(); it != batch->changes.rend(); ++it) undo(**it);
+        if (batch->recipient_before) recipient = *batch->recipient_before;
+      }
+      batch->ok = ok;
+      batch->done = true;
+      writing = false;
+      batch_done.notify_all();
+    }
+    return mine->ok;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------
+
+ClaimLedger::ClaimLedger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClaimLedger::ClaimLedger(ClaimLedger&&) noexcept = default;
+ClaimLedger& ClaimLedger::operator=(ClaimLedger&&) noexcept = default;
+ClaimLedger::~ClaimLedger() = default;
+
+Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X25519Identity> identities) {
+  auto impl = std::make_unique<Impl>();
+  impl->recipient = options.recipient;
+  impl->options = std::move(options);
+  const auto& file = impl->options.file;
+
+  auto bytes = read_file_if_exists(file);
+  if (!bytes) return std::move(bytes).error();
+  if (!bytes->has_value()) {
+    impl->ledger_key = claim_token::generate_key();
+    return ClaimLedger(std::move(impl));
+  }
+
+  auto plaintext = crypto::decrypt(**bytes, identities);
+  if (!plaintext) {
+    return Error{std::string(protocol::code::kInternalError),
+                 file.string() + ": cannot decrypt the one-shot secret ledger: " + plaintext.error().code +
+                     ": " + plaintext.error().message};
+  }
+  auto contents = claim_ledger_file::parse(plaintext->span());
+  plaintext->reset();
+  if (!contents) return Error{contents.error().code, file.string() + ": " + contents.error().message};
+
+  impl->ledger_key = std::move(contents->ledger_key);
+  for (auto& [record, value] : contents->pending) {
+    if (!impl->id_by_hash.emplace(record.token_hash, record.id).second) {
+      return Error{std::string(protocol::code::kInternalError),
+                   file.string() + ": one-shot secret ledger is corrupt: duplicate token hash"};
+    }
+    std::string json = claim_ledger_file::pending_json(record);
+    std::string id = record.id;
+    impl->pending_bytes += record.value_size;
+    impl->entries.emplace(std::move(id),
+                          Entry{std::move(record), std::move(json), std::move(value), true, {}});
+  }
+  for (auto& info : contents->finished) {
+    std::string json = claim_ledger_file::finished_json(info);
+    impl->add_tombstone(std::move(info), std::move(json));
+  }
+  return ClaimLedger(std::move(impl));
+}
+
+Result<ClaimTicket> ClaimLedger::create(std::string_view project, crypto::SecureBuffer value,
+                                        bool from_base64, std::int64_t ttl_seconds) {
+  if (!is_valid_project_name(project)) return bad_request("invalid project name");
+  if (ttl_seconds < kMinTtlSeconds || ttl_seconds > kMaxTtlSeconds) {
+    return bad_request("ttl_seconds must be between " + std::to_string(kMinTtlSeconds) + " and " +
+                       std::to_string(kMaxTtlSeconds));
+  }
+  if (value.empty()) return bad_request("a one-shot secret cannot be empty");
+  if (value.size() > kMaxValueBytes) {
+    return bad_request("a one-shot secret is limited to " + std::to_string(kMaxValueBytes) + " bytes");
+  }
+
+  crypto::SecureBuffer token = claim_token::generate_token();
+  const claim_token::Hash hash = claim_token::keyed_hash(token.view(), impl_->ledger_key);
+
+  std::unique_lock lock(impl_->mutex);
+  if (impl_->entries.size() >= impl_->options.max_pending) {
+    return bad_request("too many pending one-shot secrets (limit " +
+                       std::to_string(impl_->options.max_pending) + ")");
+  }
+  if (impl_->pending_bytes + value.size() > impl_->options.max_pending_bytes) {
+    return bad_request("the pending one-shot secrets are limited to " +
+                       std::to_string(impl_->options.max_pending_bytes) + " bytes in all");
+  }
+  std::string id;
+  do {
+    id = claim_token::generate_id();
+  } while (impl_->entries.contains(id) || std::any_of(impl_->tombstones.begin(), impl_->tombstones.end(),
+                                                      [&](const Tombstone& t) { return t.info.id == id; }));
+
+  const sys_seconds created = impl_->now();
+  claim_ledger_file::PendingRecord record{
+      id,   std::string(project), created,     created + std::chrono::seconds(ttl_seconds),
+      hash, from_base64,          value.size()};
+  std::string json = claim_ledger_file::pending_json(record);
+  const sys_seconds expires_at = record.expires_at;
+  impl_->pending_bytes += record.value_size;
+  impl_->entries.emplace(id, Entry{std::move(record), std::move(json), std::move(value), false, {}});
+  impl_->id_by_hash.emplace(hash, id);
+
+  Change change{Change::Kind::kCreate, id, nullptr};
+  impl_->open_batch->changes.push_back(&change);
+  const auto batch = impl_->open_batch;
+  if (!impl_->wait_durable(lock, batch)) return not_durable("the one-shot secret");
+  return ClaimTicket{std::move(id), std::move(token), expires_at};
+}
+
+Result<SecretValue> ClaimLedger::claim(std::string_view project, std::string_view token) {
+  if (!claim_token::looks_like_token(token)) return token_not_found();
+  const claim_token::Hash hash = claim_token::keyed_hash(token, impl_->ledger_key);
+
+  std::unique_lock lock(impl_->mutex);
+  Entry* entry = impl_->usable_entry(project, hash);
+  if (entry == nullptr) return token_not_found();
+  SecretValue value;
+  Change change;
+  const auto batch = impl_->begin_finish(*entry, ClaimState::kClaimed, impl_->now(), change);
+  change.claimed_value = &value;
+  if (!impl_->wait_durable(lock, batch)) return not_durable("the claim");
+  return value;
+}
+
+Result<void> ClaimLedger::discard(std::string_view project, std::string_view token) {
+  if (!claim_token::looks_like_token(token)) return token_not_found();
+  const claim_token::Hash hash = claim_token::keyed_hash(token, impl_->ledger_key);
+
+  std::unique_lock lock(impl_->mutex);
+  Entry* entry = impl_->usable_entry(project, hash);
+  if (entry == nullptr) return token_not_found();
+  Change change;
+  const auto batch = impl_->begin_finish(*entry, ClaimState::kDeleted, impl_->now(), change);
+  if (!impl_->wait_durable(lock, batch)) return not_durable("the deletion");
+  return {};
+}
+
+Result<void> ClaimLedger::revoke(std::string_view id) {
+  std::unique_lock lock(impl_->mutex);
+  const auto found = impl_->entries.find(std::string(id));
+  if (found == impl_->entries.end() || !found->second.durable || found->second.finishing) {
+    return Error{std::string(protocol::code::kNotFound),
+                 "no pending one-shot secret with id " +
+                     (claim_token::looks_like_id(id) ? std::string(id) : std::string("(malformed)"))};
+  }
+  Change change;
+  const auto batch = impl_->begin_finish(found->second, ClaimState::kRevoked, impl_->now(), change);
+  if (!impl_->wait_durable(lock, batch)) return not_durable("the revocation");
+  return {};
+}
+
+Result<std::vector<std::string>> ClaimLedger::expire(std::chrono::system_clock::time_point now) {
+  const sys_seconds cutoff = std::chrono::floor<std::chrono::seconds>(now);
+  std::unique_lock lock(impl_->mutex);
+  std::vector<std::string> ids;
+  for (auto& [id, entry] : impl_->entries) {
+    if (entry.durable && !entry.finishing && cutoff >= entry.record.expires_at) ids.push_back(id);
+  }
+  if (ids.empty()) return ids;
+
+  std::vector<Change> changes(ids.size());
+  std::shared_ptr<Batch> batch;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    batch = impl_->begin_finish(impl_->entries.at(ids[i]), ClaimState::kExpired, cutoff, changes[i]);
+  }
+  if (!impl_->wait_durable(lock, batch)) return not_durable("the expiry of one-shot secrets");
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<void> ClaimLedger::rekey(const crypto::X25519Recipient& recipient) {
+  // One rekey at a time, so undoing a failed one can never overwrite a later one.
+  const std::lock_guard rekeying(impl_->rekey_mutex);
+  std::unique_lock lock(impl_->mutex);
+  impl_->open_batch->recipient_before = impl_->recipient;
+  impl_->recipient = recipient;
+  const auto batch = impl_->open_batch;
+  if (!impl_->wait_durable(lock, batch)) return not_durable("the re-encrypted one-shot secret ledger");
+  return {};
+}
+
+std::vector<ClaimInfo> ClaimLedger::list() const {
+  std::unique_lock lock(impl_->mutex);
+  const sys_seconds now = impl_->now();
+  std::vector<ClaimInfo> pending;
+  for (const auto& [id, entry] : impl_->entries) {
+    if (!entry.durable) continue;
+    const auto& r = entry.record;
+    pending.push_back(ClaimInfo{r.id, r.project, r.created_at, r.expires_at, std::nullopt,
+                                now >= r.expires_at ? ClaimState::kExpired : ClaimState::kPending});
+  }
+  std::sort(pending.begin(), pending.end(), [](const ClaimInfo& a, const ClaimInfo& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  for (const auto& t : impl_->tombstones) pending.push_back(t.info);
+  return pending;
+}
+
+std::size_t ClaimLedger::pending_count() const {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->entries.size();
+}
+
+}  // namespace remo::core
