@@ -1,0 +1,318 @@
+#include "broker/daemon/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+#include <thread>
+#include <utility>
+
+namespace remo::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One layer of settings: what the config file or the flags said, each value optional.
+struct Settings {
+  std::optional<fs::path> config;  // flags only
+  std::optional<fs::path> sandbox;
+  std::optional<fs::path> bootstrap_key;
+  std::optional<fs::path> socket_dir;
+  std::optional<fs::path> state_dir;
+  std::optional<fs::path> audit_log;
+  std::optional<std::int64_t> threads;
+  std::optional<std::int64_t> idle_timeout_seconds;
+  std::optional<std::int64_t> max_connections;
+  std::optional<std::string> log_level;
+};
+
+struct Range {
+  std::int64_t min;
+  std::int64_t max;
+};
+constexpr Range kThreads{1, 1024};
+constexpr Range kIdleTimeoutSeconds{1, 86400};
+constexpr Range kMaxConnections{1, 1'000'000};
+constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
+
+Error usage_error(std::string message) { return Error{"usage", std::move(message)}; }
+Error config_error(std::string message) { return Error{"config", std::move(message)}; }
+
+std::string range_text(const Range& range) {
+  return std::to_string(range.min) + ".." + std::to_string(range.max);
+}
+
+Result<std::int64_t> parse_number(std::string_view flag, std::string_view text, const Range& range) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < range.min || value > range.max) {
+    return usage_error(std::string(flag) + " takes a whole number in " + range_text(range));
+  }
+  return value;
+}
+
+Result<std::string> parse_log_level(std::string_view where, std::string_view text) {
+  if (std::find(kLogLevels.begin(), kLogLevels.end(), text) == kLogLevels.end()) {
+    return usage_error(std::string(where) + " must be one of debug, info, warn, error");
+  }
+  return std::string(text);
+}
+
+// --- flags -----------------------------------------------------------------------------------------------
+
+using PathSetting = std::optional<fs::path> Settings::*;
+constexpr std::array<std::pair<std::string_view, PathSetting>, 6> kPathFlags = {{
+    {"--config", &Settings::config},
+    {"--sandbox", &Settings::sandbox},
+    {"--bootstrap-key", &Settings::bootstrap_key},
+    {"--socket-dir", &Settings::socket_dir},
+    {"--state-dir", &Settings::state_dir},
+    {"--audit-log", &Settings::audit_log},
+}};
+
+using NumberSetting = std::optional<std::int64_t> Settings::*;
+struct NumberFlag {
+  std::string_view flag;
+  NumberSetting setting;
+  Range range;
+};
+constexpr std::array<NumberFlag, 3> kNumberFlags = {{
+    {"--threads", &Settings::threads, kThreads},
+    {"--idle-timeout", &Settings::idle_timeout_seconds, kIdleTimeoutSeconds},
+    {"--max-connections", &Settings::max_connections, kMaxConnections},
+}};
+
+// Applies one "--flag value" to settings.
+Result<void> apply_flag(std::string_view flag, std::string_view value, Settings& settings) {
+  for (const auto& [name, setting] : kPathFlags) {
+    if (flag != name) continue;
+    if (value.empty()) return usage_error(std::string(flag) + " needs a non-empty path");
+    settings.*setting = fs::path(value);
+    return {};
+  }
+  for (const auto& number : kNumberFlags) {
+    if (flag != number.flag) continue;
+    auto parsed = parse_number(flag, value, number.range);
+    if (!parsed) return std::move(parsed).error();
+    settings.*number.setting = *parsed;
+    return {};
+  }
+  if (flag == "--log-level") {
+    auto level = parse_log_level(flag, value);
+    if (!level) return std::move(level).error();
+    settings.log_level = std::move(*level);
+    return {};
+  }
+  return usage_error("unknown option '" + std::string(flag) + "' (see --help)");
+}
+
+bool takes_value(std::string_view flag) {
+  return flag == "--log-level" ||
+         std::any_of(kPathFlags.begin(), kPathFlags.end(),
+                     [&](const auto& entry) { return entry.first == flag; }) ||
+         std::any_of(kNumberFlags.begin(), kNumberFlags.end(),
+                     [&](const auto& entry) { return entry.flag == flag; });
+}
+
+// --- the config file -------------------------------------------------------------------------------------
+
+Result<void> read_config_file(const fs::path& file, Settings& settings) {
+  const std::string where = "config " + file.string();
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    return config_error(where + ": not valid TOML (line " + std::to_string(begin.line) + ", column " +
+                        std::to_string(begin.column) + "): " + std::string(error.description()));
+  }
+  for (const auto& [key, node] : root) {
+    const std::string_view name = key.str();
+    const auto path_key = [&](std::optional<fs::path>& out) -> Result<void> {
+      const auto* text = node.as_string();
+      if (text == nullptr || text->get().empty())
+        return config_error(where + ": " + std::string(name) + " must be a non-empty string");
+      out = fs::path(text->get());
+      return {};
+    };
+    const auto number_key = [&](std::optional<std::int64_t>& out, const Range& range) -> Result<void> {
+      const auto* number = node.as_integer();
+      if (number == nullptr || number->get() < range.min || number->get() > range.max) {
+        return config_error(where + ": " + std::string(name) + " must be an integer in " + range_text(range));
+      }
+      out = number->get();
+      return {};
+    };
+    Result<void> applied;
+    if (name == "sandbox")
+      applied = path_key(settings.sandbox);
+    else if (name == "bootstrap_key")
+      applied = path_key(settings.bootstrap_key);
+    else if (name == "socket_dir")
+      applied = path_key(settings.socket_dir);
+    else if (name == "state_dir")
+      applied = path_key(settings.state_dir);
+    else if (name == "audit_log")
+      applied = path_key(settings.audit_log);
+    else if (name == "threads")
+      applied = number_key(settings.threads, kThreads);
+    else if (name == "idle_timeout_seconds")
+      applied = number_key(settings.idle_timeout_seconds, kIdleTimeoutSeconds);
+    else if (name == "max_connections")
+      applied = number_key(settings.max_connections, kMaxConnections);
+    else if (name == "log_level") {
+      const auto* text = node.as_string();
+      auto level = parse_log_level(where + ": log_level", text == nullptr ? std::string_view() : text->get());
+      if (level)
+        settings.log_level = std::move(*level);
+      else
+        applied = config_error(std::move(level).error().message);
+    } else {
+      applied = config_error(where + ": unknown key '" + std::string(name) + "'");
+    }
+    if (!applied) return applied;
+  }
+  return {};
+}
+
+// --- resolution ------------------------------------------------------------------------------------------
+
+template <class T>
+std::optional<T> first_of(const std::optional<T>& flag, const std::optional<T>& file) {
+  return flag ? flag : file;
+}
+
+fs::path absolute_path(const fs::path& path) {
+  std::error_code ignored;
+  const fs::path result = fs::absolute(path, ignored);
+  return (result.empty() ? path : result).lexically_normal();
+}
+
+Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const Environment& environment) {
+  DaemonConfig config;
+  config.sandbox = first_of(flags.sandbox, file.sandbox);
+  if (config.sandbox) config.sandbox = absolute_path(*config.sandbox);
+  const auto layout = [&](const fs::path& in_sandbox, const fs::path& system_default) {
+    return config.sandbox ? *config.sandbox / in_sandbox : system_default;
+  };
+
+  if (flags.bootstrap_key) {
+    config.bootstrap_key = *flags.bootstrap_key;
+    config.decryption_key_source = "flag";
+  } else if (file.bootstrap_key) {
+    config.bootstrap_key = *file.bootstrap_key;
+    config.decryption_key_source = "config";
+  } else if (config.sandbox) {
+    config.bootstrap_key = *config.sandbox / "credentials" / "bootstrap-key";
+    config.decryption_key_source = "sandbox";
+  } else if (const auto credentials = environment.getenv("CREDENTIALS_DIRECTORY");
+             credentials && !credentials->empty()) {
+    config.bootstrap_key = fs::path(*credentials) / "bootstrap-key";
+    config.decryption_key_source = "credentials-directory";
+  } else {
+    return config_error(
+        "no bootstrap key: $CREDENTIALS_DIRECTORY is not set (run under systemd with "
+        "LoadCredential=bootstrap-key, "
+        "or pass --bootstrap-key FILE or --sandbox DIR)");
+  }
+  config.bootstrap_key = absolute_path(config.bootstrap_key);
+  config.socket_dir =
+      absolute_path(first_of(flags.socket_dir, file.socket_dir).value_or(layout("run", "/run/remo-broker")));
+  config.state_dir = absolute_path(
+      first_of(flags.state_dir, file.state_dir).value_or(layout("state", "/var/lib/remo-broker")));
+  config.audit_log = absolute_path(first_of(flags.audit_log, file.audit_log)
+                                       .value_or(layout("log/audit.log", "/var/log/remo-broker/audit.log")));
+
+  config.threads = static_cast<unsigned>(
+      first_of(flags.threads, file.threads).value_or(std::max<std::int64_t>(1, environment.cores)));
+  config.idle_timeout =
+      std::chrono::seconds(first_of(flags.idle_timeout_seconds, file.idle_timeout_seconds).value_or(60));
+  config.max_connections =
+      static_cast<std::size_t>(first_of(flags.max_connections, file.max_connections).value_or(4096));
+  config.log_level = first_of(flags.log_level, file.log_level).value_or("info");
+  return config;
+}
+
+}  // namespace
+
+Environment Environment::of_process() {
+  Environment environment;
+  environment.getenv = [](const char* name) -> std::optional<std::string> {
+    const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read once at start-up
+    return value == nullptr ? std::nullopt : std::optional<std::string>(value);
+  };
+  environment.cores = std::max(1U, std::thread::hardware_concurrency());
+  return environment;
+}
+
+Result<CommandLine> parse_command_line(std::span<const std::string_view> args,
+                                       const Environment& environment) {
+  Settings flags;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") return CommandLine{Action::kHelp, {}};
+    if (arg == "--version" || arg == "-V") return CommandLine{Action::kVersion, {}};
+    if (!arg.starts_with("--"))
+      return usage_error("unexpected argument '" + std::string(arg) + "' (see --help)");
+    std::string_view value;
+    if (const auto equals = arg.find('='); equals != std::string_view::npos) {
+      value = arg.substr(equals + 1);
+      arg = arg.substr(0, equals);
+    } else if (takes_value(arg)) {
+      if (i + 1 == args.size()) return usage_error(std::string(arg) + " needs a value");
+      value = args[++i];
+    }
+    if (auto applied = apply_flag(arg, value, flags); !applied) return std::move(applied).error();
+  }
+
+  Settings file;
+  std::optional<fs::path> config_file = flags.config;
+  if (config_file) {
+    std::error_code error;
+    if (!fs::is_regular_file(*config_file, error)) {
+      return config_error("config " + config_file->string() + ": no such file");
+    }
+  } else if (!flags.sandbox) {
+    std::error_code error;
+    if (fs::exists(environment.default_config_file, error)) config_file = environment.default_config_file;
+  }
+  if (config_file) {
+    if (auto read = read_config_file(*config_file, file); !read) return std::move(read).error();
+  }
+
+  auto config = resolve(flags, file, environment);
+  if (!config) return std::move(config).error();
+  config->config_file = config_file;
+  return CommandLine{Action::kRun, std::move(*config)};
+}
+
+std::string usage_text() {
+  return R"(usage: remo-broker [OPTIONS]
+
+The remo-broker daemon: decrypts pushed credential bundles in memory and serves them over Unix sockets.
+Runs in the foreground (systemd Type=notify). Flags override the config file.
+
+  --config FILE            TOML config file (default /etc/remo-broker/config.toml, read when present
+                           and not in sandbox mode)
+  --sandbox DIR            keep everything under DIR: DIR/credentials/bootstrap-key, DIR/run/,
+                           DIR/state/, DIR/log/audit.log
+  --bootstrap-key FILE     age identity file (default $CREDENTIALS_DIRECTORY/bootstrap-key)
+  --socket-dir DIR         admin.sock and <project>.sock (default /run/remo-broker)
+  --state-dir DIR          secrets.enc and registrations.json (default /var/lib/remo-broker)
+  --audit-log FILE         JSON-lines audit log (default /var/log/remo-broker/audit.log)
+  --threads N              data-plane threads (default: one per core)
+  --idle-timeout SECONDS   close connections idle this long (default 60)
+  --max-connections N      concurrent connections per socket (default 4096)
+  --log-level LEVEL        debug, info, warn or error (default info)
+  --version                print the version and exit
+  --help                   print this help and exit
+
+Config file keys: sandbox, bootstrap_key, socket_dir, state_dir, audit_log, threads,
+idle_timeout_seconds, max_connections, log_level.
+)";
+}
+
+}  // namespace remo::daemon

@@ -1,0 +1,56 @@
+// remo-broker's configuration. Layers, each overriding the one before: built-in defaults (or the --sandbox
+// layout), the TOML config file (/etc/remo-broker/config.toml when present, or --config FILE), then flags.
+// With --sandbox and no --config, the system config file is not read: a sandbox is self-contained.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "broker/common/result.hpp"
+
+namespace remo::daemon {
+
+struct DaemonConfig {
+  std::filesystem::path bootstrap_key;
+  std::string decryption_key_source;  // "flag", "config", "sandbox", "credentials-directory"
+  std::filesystem::path socket_dir;
+  std::filesystem::path state_dir;
+  std::filesystem::path audit_log;
+  std::optional<std::filesystem::path> sandbox;
+  std::optional<std::filesystem::path> config_file;  // the file that was read, if any
+  unsigned threads = 1;
+  std::chrono::seconds idle_timeout{60};
+  std::size_t max_connections = 4096;
+  std::string log_level = "info";
+};
+
+// What the configuration depends on outside the command line; tests pass their own.
+struct Environment {
+  std::function<std::optional<std::string>(const char* name)> getenv;
+  std::filesystem::path default_config_file = "/etc/remo-broker/config.toml";
+  unsigned cores = 1;
+
+  static Environment of_process();
+};
+
+enum class Action { kRun, kHelp, kVersion };
+
+struct CommandLine {
+  Action action = Action::kRun;
+  DaemonConfig config;
+};
+
+// Error codes: "usage" (a bad flag or value: exit 2) and "config" (the config file, or no bootstrap key
+// location: exit 1). Messages are one line.
+Result<CommandLine> parse_command_line(std::span<const std::string_view> args,
+                                       const Environment& environment);
+
+std::string usage_text();
+
+}  // namespace remo::daemon

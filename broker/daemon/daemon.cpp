@@ -1,0 +1,189 @@
+#include "broker/daemon/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/core/audit_log.hpp"
+#include "broker/core/state_file.hpp"
+#include "broker/server/admin_ops.hpp"
+#include "broker/server/bootstrap_key.hpp"
+#include "broker/server/broker_state.hpp"
+#include "broker/server/bundle.hpp"
+#include "broker/server/listener.hpp"
+#include "broker/server/project_listeners.hpp"
+#include "broker/server/project_registry.hpp"
+#include "broker/server/sd_notify.hpp"
+#include "broker/server/unix_socket_file.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr auto kShutdownGrace = 5s;
+constexpr unsigned kSocketDirMode = 0755;  // project sockets (0660) must be reachable through it
+constexpr unsigned kPrivateDirMode = 0700;
+
+// Loads state_dir/secrets.enc, the last bundle pushed. Absent: no secrets yet. Unreadable or not
+// decryptable: the broker serves no secrets, keeps running, and says why in status.
+void load_saved_bundle(server::BrokerState& broker) {
+  auto ciphertext = core::read_file_if_exists(broker.secrets_file);
+  if (!ciphertext) {
+    broker.bundle_error = ciphertext.error().message;
+  } else if (!ciphertext->has_value()) {
+    spdlog::info("no bundle yet ({} does not exist)", broker.secrets_file.string());
+    return;
+  } else if (auto secrets = server::open_bundle(**ciphertext, broker.identities); !secrets) {
+    broker.bundle_error = broker.secrets_file.string() + ": " + secrets.error().message;
+  } else {
+    const std::size_t count = secrets->size();
+    broker.store.replace(std::move(*secrets), std::chrono::system_clock::now());
+    spdlog::info("loaded {} secrets from {}", count, broker.secrets_file.string());
+    return;
+  }
+  spdlog::error("{}; serving no secrets until the next push-creds", *broker.bundle_error);
+}
+
+Result<void> make_directories(const DaemonConfig& config) {
+  if (auto made = core::ensure_directory(config.socket_dir, kSocketDirMode); !made) return made;
+  if (auto made = core::ensure_directory(config.state_dir, kPrivateDirMode); !made) return made;
+  return core::ensure_directory(config.audit_log.parent_path(), kPrivateDirMode);
+}
+
+// Runs fn on the control-plane thread and waits for it: the registry and the admin listener are only
+// ever touched there once it runs.
+template <class Fn>
+void on_control_plane(asio::io_context& control, Fn fn) {
+  std::promise<void> done;
+  asio::post(control, [&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+std::string serving_status(const server::BrokerState& broker, const server::ProjectRegistry& registry) {
+  return "serving " + std::to_string(broker.store.snapshot()->secrets->size()) + " secrets to " +
+         std::to_string(registry.projects().size()) + " projects";
+}
+
+}  // namespace
+
+int run_daemon(const DaemonConfig& config) {
+  const server::SystemdNotifier notifier = server::SystemdNotifier::from_environment();
+  auto key = server::load_bootstrap_key(config.bootstrap_key);
+  if (!key) {
+    spdlog::critical("cannot start: {}", key.error().message);
+    return 1;
+  }
+  if (key->readable_by_others) {
+    spdlog::warn("bootstrap key {} is readable by group or others; make it 0600",
+                 config.bootstrap_key.string());
+  }
+  if (auto made = make_directories(config); !made) {
+    spdlog::critical("cannot start: {}", made.error().message);
+    return 1;
+  }
+
+  server::BrokerState broker;
+  broker.identities = std::move(key->identities);
+  broker.recipient = broker.identities.front().recipient().encode();
+  broker.decryption_key_source = config.decryption_key_source;
+  broker.secrets_file = config.state_dir / "secrets.enc";
+  broker.broker_uid = ::getuid();
+  load_saved_bundle(broker);
+
+  core::AuditLog audit({config.audit_log});
+  std::atomic<std::size_t> live_connections{0};
+  asio::io_context io(static_cast<int>(config.threads));
+  asio::io_context control(1);
+  auto control_work = asio::make_work_guard(control);
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+
+  const server::SessionLimits project_limits{protocol::kProjectLineLimit, config.idle_timeout};
+  const server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
+  server::ProjectListeners project_sockets(io, broker.store, audit,
+                                           {"project", project_limits, config.max_connections, std::nullopt},
+                                           live_connections);
+  server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
+                                   project_sockets);
+
+  auto admin_file = server::bind_socket_file({config.socket_dir / "admin.sock", 0600, std::nullopt});
+  if (!admin_file) {
+    spdlog::critical("cannot start: {}", admin_file.error().message);
+    return 1;
+  }
+  auto admin_ops = std::make_shared<server::AdminOps>(broker, registry, audit);
+  auto admin = std::make_shared<server::Listener>(
+      io, std::move(*admin_file), admin_ops,
+      server::Listener::Options{"admin", admin_limits, config.max_connections, control.get_executor()},
+      live_connections);
+  registry.restore();
+  admin->start();
+
+  std::promise<int> stop_signal;
+  signals.async_wait([&](const asio::error_code& error, int signal_number) {
+    stop_signal.set_value(error ? SIGTERM : signal_number);
+  });
+  std::vector<std::thread> workers;
+  workers.reserve(config.threads);
+  for (unsigned i = 0; i < config.threads; ++i) workers.emplace_back([&io] { io.run(); });
+  std::thread control_thread([&control] { control.run(); });
+
+  const std::string status = serving_status(broker, registry);
+  if (auto notified = notifier.ready(status); !notified) spdlog::warn("{}", notified.error().message);
+  spdlog::info("remo-broker {} ready: {} on {} (recipient {}, key from {}, {} threads)", REMO_BROKER_VERSION,
+               status, config.socket_dir.string(), broker.recipient, broker.decryption_key_source,
+               config.threads);
+
+  const int signal_number = stop_signal.get_future().get();
+  spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  if (auto notified = notifier.stopping("stopping"); !notified) spdlog::warn("{}", notified.error().message);
+
+  // Stop accepting; connections answer what they have received, then end.
+  on_control_plane(control, [&] {
+    project_sockets.refuse_new();
+    admin->drain();
+    registry.drain_all();
+  });
+  const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+  while (live_connections.load(std::memory_order_relaxed) > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  if (const std::size_t left = live_connections.load(); left > 0) {
+    spdlog::warn("{} connections still busy after {} s; closing them", left, kShutdownGrace.count());
+  }
+  on_control_plane(control, [&] {
+    admin->close();
+    registry.close_all();
+  });
+  io.stop();
+  for (std::thread& worker : workers) worker.join();
+  control_work.reset();
+  control.stop();
+  control_thread.join();
+
+  broker.store.clear();
+  audit.flush();
+  spdlog::info("stopped; secrets wiped");
+  return 0;
+}
+
+}  // namespace remo::daemon

@@ -1,0 +1,47 @@
+#include "broker/daemon/hardening.hpp"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <csignal>
+#include <system_error>
+
+namespace remo::daemon {
+namespace {
+
+std::string errno_text() { return std::generic_category().message(errno); }
+
+}  // namespace
+
+HardeningReport harden_process() {
+  HardeningReport report;
+  ::umask(077);
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    report.warnings.push_back("prctl(PR_SET_DUMPABLE, 0) failed: " + errno_text());
+  }
+  const rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    report.warnings.push_back("setrlimit(RLIMIT_CORE, 0) failed: " + errno_text());
+  }
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;  // NOLINT: the C API's constant
+  if (::sigaction(SIGPIPE, &ignore, nullptr) != 0) {
+    report.warnings.push_back("ignoring SIGPIPE failed: " + errno_text());
+  }
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      if (::setrlimit(RLIMIT_NOFILE, &files) != 0) {
+        report.warnings.push_back("raising the open-files limit failed: " + errno_text());
+        ::getrlimit(RLIMIT_NOFILE, &files);
+      }
+    }
+    report.open_files_limit = files.rlim_cur;
+  }
+  return report;
+}
+
+}  // namespace remo::daemon

@@ -1,0 +1,253 @@
+#include "broker/server/admin_ops.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/core/manifest.hpp"
+#include "broker/core/state_file.hpp"
+#include "broker/core/timestamp.hpp"
+#include "broker/server/audit_events.hpp"
+#include "broker/server/bundle.hpp"
+#include "broker/server/reply.hpp"
+#include "broker/server/unsupported_ops.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::server {
+namespace {
+
+namespace code = protocol::code;
+
+std::optional<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
+  std::vector<std::uint8_t> bytes(text.size() / 4 * 3 + 3);
+  std::size_t length = 0;
+  // Line breaks and spaces are tolerated (base64 tools wrap lines); nothing else is.
+  if (sodium_base642bin(bytes.data(), bytes.size(), text.data(), text.size(), " \t\r\n", &length, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return std::nullopt;
+  }
+  bytes.resize(length);
+  return bytes;
+}
+
+std::string sha256_hex(const std::vector<std::uint8_t>& bytes) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), bytes.data(), bytes.size());
+  std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+  return std::string(hex.data(), crypto_hash_sha256_BYTES * 2);
+}
+
+Result<std::string> project_name_field(const Request& request) {
+  const auto name = string_field(request, "name");
+  if (!name) return name.error();
+  if (!core::is_valid_project_name(*name)) {
+    return protocol_error("field 'name' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)");
+  }
+  return std::string(*name);
+}
+
+// An admin change that failed after validation: audited with its code, then answered.
+void fail(core::AuditLog& log, nlohmann::json event, audit::Clock::time_point started, const Json& id,
+          const Error& error, ReplyBuffer& out) {
+  audit::record(log, std::move(event), audit::kAllow, error.code, started);
+  append_error(out, id, error);
+}
+
+}  // namespace
+
+AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects, core::AuditLog& audit)
+    : broker_(broker), projects_(projects), audit_(audit) {}
+
+bool AdminOps::admit(const PeerCredentials& peer) {
+  if (is_admin_peer(peer, broker_.broker_uid)) return true;
+  auto event = audit::begin(audit::kPeerRejected, peer);
+  event["socket"] = "admin";
+  audit::record(audit_, std::move(event), audit::kDeny, code::kPeerUnexpected, audit::Clock::now());
+  return false;
+}
+
+void AdminOps::handle(std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) {
+  using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, ReplyBuffer&);
+  static constexpr std::array<std::pair<std::string_view, Op>, 7> kOps = {{
+      {"status", &AdminOps::status},
+      {"get-public-key", &AdminOps::get_public_key},
+      {"push-creds", &AdminOps::push_creds},
+      {"clear-creds", &AdminOps::clear_creds},
+      {"register", &AdminOps::register_project},
+      {"unregister", &AdminOps::unregister_project},
+      {"reload", &AdminOps::reload_project},
+  }};
+  Request request;
+  if (auto parsed = parse_request(line, request); !parsed)
+    return append_error(out, request.id, parsed.error());
+  for (const auto& [name, op] : kOps) {
+    if (request.op == name) return (this->*op)(request, peer, out);
+  }
+  append_error(out, request.id, unknown_op_error(request.op, kLaterAdminOps));
+}
+
+void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, ReplyBuffer& out) {
+  if (auto fields = expect_only_fields(request, {}); !fields)
+    return append_error(out, request.id, fields.error());
+  Json projects = Json::array();
+  for (const auto& [name, project] : projects_.projects()) {
+    Json entry{{"name", name},
+               {"socket_path", project.socket_path.string()},
+               {"allowlist_size", project.state->policy()->allowlist.size()}};
+    if (auto error = project.error()) entry["error"] = *error;
+    projects.push_back(std::move(entry));
+  }
+  const auto snapshot = broker_.store.snapshot();
+  const auto uptime = std::chrono::steady_clock::now() - broker_.started_at;
+  const std::optional<std::string>& last_error =
+      broker_.bundle_error ? broker_.bundle_error : projects_.persistence_error();
+  append_ok(out, request.id,
+            Json{{"broker_version", REMO_BROKER_VERSION},
+                 {"protocol_version", protocol::kProtocolVersion},
+                 {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
+                 {"secrets_loaded_at",
+                  snapshot->loaded_at ? Json(core::format_rfc3339_utc(*snapshot->loaded_at)) : Json(nullptr)},
+                 {"secret_count", snapshot->secrets->size()},
+                 {"recipient", broker_.recipient},
+                 {"decryption_key_source", broker_.decryption_key_source},
+                 {"projects", std::move(projects)},
+                 {"last_error", last_error ? Json(*last_error) : Json(nullptr)}});
+}
+
+void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, ReplyBuffer& out) {
+  if (auto fields = expect_only_fields(request, {}); !fields)
+    return append_error(out, request.id, fields.error());
+  append_ok(out, request.id, Json{{"recipient", broker_.recipient}});
+}
+
+// Everything that can fail about the bundle is checked before anything changes: decode, decrypt, parse.
+// Only then is secrets.enc replaced (atomically) and the in-memory set swapped.
+void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"ciphertext_b64"}); !fields) {
+    return append_error(out, request.id, fields.error());
+  }
+  const auto encoded = string_field(request, "ciphertext_b64");
+  if (!encoded) return append_error(out, request.id, encoded.error());
+  const auto ciphertext = decode_base64(*encoded);
+  if (!ciphertext) {
+    return append_error(out, request.id, code::kProtocolError, "field 'ciphertext_b64' is not valid base64");
+  }
+  auto event = audit::begin(audit::kCredsPush, peer);
+  event["ciphertext_sha256"] = sha256_hex(*ciphertext);
+
+  auto secrets = open_bundle(*ciphertext, broker_.identities);
+  if (!secrets) return fail(audit_, std::move(event), started, request.id, secrets.error(), out);
+  if (auto stored = core::write_file_atomically(broker_.secrets_file, *ciphertext, 0600); !stored) {
+    spdlog::error("push-creds: the bundle could not be stored, nothing changed: {}", stored.error().message);
+    broker_.bundle_error = stored.error().message;
+    return fail(audit_, std::move(event), started, request.id, stored.error(), out);
+  }
+  const auto loaded_at = std::chrono::system_clock::now();
+  const std::size_t secret_count = secrets->size();
+  broker_.store.replace(std::move(*secrets), loaded_at);
+  broker_.bundle_error.reset();
+  spdlog::info("push-creds: loaded a bundle of {} secrets", secret_count);
+
+  event["secret_count"] = secret_count;
+  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out, request.id,
+            Json{{"loaded_at", core::format_rfc3339_utc(loaded_at)}, {"secret_count", secret_count}});
+}
+
+void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {}); !fields)
+    return append_error(out, request.id, fields.error());
+  auto event = audit::begin(audit::kCredsClear, peer);
+  broker_.store.clear();  // the old set is wiped when its last reader lets go
+  if (auto shredded = core::shred_file(broker_.secrets_file); !shredded) {
+    spdlog::error("clear-creds: secrets wiped from memory, but {}", shredded.error().message);
+    broker_.bundle_error = shredded.error().message;
+    const Error error{
+        std::string(code::kInternalError),
+        "secrets wiped from memory, but secrets.enc could not be removed: " + shredded.error().message};
+    return fail(audit_, std::move(event), started, request.id, error, out);
+  }
+  broker_.bundle_error.reset();
+  spdlog::info("clear-creds: secrets wiped");
+  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out, request.id);
+}
+
+void AdminOps::register_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"name", "project_path", "uids", "gid"}); !fields) {
+    return append_error(out, request.id, fields.error());
+  }
+  const auto name = project_name_field(request);
+  if (!name) return append_error(out, request.id, name.error());
+  const auto path_text = string_field(request, "project_path");
+  if (!path_text) return append_error(out, request.id, path_text.error());
+  std::filesystem::path project_path = std::filesystem::path(*path_text).lexically_normal();
+  if (!project_path.is_absolute()) {
+    return append_error(out, request.id, code::kProtocolError,
+                        "field 'project_path' must be an absolute path");
+  }
+  if (!project_path.has_filename()) project_path = project_path.parent_path();  // a trailing '/'
+  const auto uids = optional_id_list_field(request, "uids");
+  if (!uids) return append_error(out, request.id, uids.error());
+  const auto gid = optional_id_field(request, "gid");
+  if (!gid) return append_error(out, request.id, gid.error());
+
+  auto event = audit::begin(audit::kProjectRegister, peer);
+  event["project"] = *name;
+  event["project_path"] = project_path.string();
+  core::Registration registration{*name, project_path, {}, *gid};
+  if (*uids) registration.uids.assign((*uids)->begin(), (*uids)->end());
+
+  const auto added = projects_.add(std::move(registration));
+  if (!added) return fail(audit_, std::move(event), started, request.id, added.error(), out);
+  spdlog::info("register: project {} on {}", *name, (*added)->socket_path.string());
+  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out, request.id, Json{{"socket_path", (*added)->socket_path.string()}});
+}
+
+void AdminOps::unregister_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"name"}); !fields)
+    return append_error(out, request.id, fields.error());
+  const auto name = project_name_field(request);
+  if (!name) return append_error(out, request.id, name.error());
+
+  auto event = audit::begin(audit::kProjectUnregister, peer);
+  event["project"] = *name;
+  if (auto removed = projects_.remove(*name); !removed) {
+    return fail(audit_, std::move(event), started, request.id, removed.error(), out);
+  }
+  spdlog::info("unregister: project {}", *name);
+  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out, request.id);
+}
+
+void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"name"}); !fields)
+    return append_error(out, request.id, fields.error());
+  const auto name = project_name_field(request);
+  if (!name) return append_error(out, request.id, name.error());
+
+  auto event = audit::begin(audit::kProjectReload, peer);
+  event["project"] = *name;
+  const auto policy = projects_.reload(*name);
+  if (!policy) return fail(audit_, std::move(event), started, request.id, policy.error(), out);
+  spdlog::info("reload: project {} allows {} secrets", *name, (*policy)->allowlist.size());
+  event["allowlist_size"] = (*policy)->allowlist.size();
+  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out, request.id, Json{{"allowlist", (*policy)->allowlist}});
+}
+
+}  // namespace remo::server

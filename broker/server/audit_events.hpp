@@ -1,0 +1,45 @@
+// The audit lines the server writes. core::AuditLog adds "time"; every line then carries "event",
+// "decision" (allow/deny), "outcome" ("ok" or the wire error code), "peer" {pid,uid,gid} and "latency_us",
+// plus the event's own fields ("project", "secret", "secret_count", "ciphertext_sha256"). Names and
+// decisions only: never a value, a key or a token.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/core/audit_log.hpp"
+#include "broker/server/peer_credentials.hpp"
+
+namespace remo::server::audit {
+
+inline constexpr std::string_view kSecretGet = "secret.get";
+inline constexpr std::string_view kCredsPush = "creds.push";
+inline constexpr std::string_view kCredsClear = "creds.clear";
+inline constexpr std::string_view kProjectRegister = "project.register";
+inline constexpr std::string_view kProjectUnregister = "project.unregister";
+inline constexpr std::string_view kProjectReload = "project.reload";
+inline constexpr std::string_view kPeerRejected = "peer.rejected";
+
+inline constexpr std::string_view kAllow = "allow";
+inline constexpr std::string_view kDeny = "deny";
+inline constexpr std::string_view kOk = "ok";
+
+using Clock = std::chrono::steady_clock;
+
+// An event under construction: {"event":..,"peer":{..}}; add fields, then record().
+inline nlohmann::json begin(std::string_view event, const PeerCredentials& peer) {
+  return nlohmann::json{{"event", event}, {"peer", to_audit_json(peer)}};
+}
+
+// Adds decision, outcome and latency_us (since started) and queues the line (never blocks on I/O).
+inline void record(core::AuditLog& log, nlohmann::json event, std::string_view decision,
+                   std::string_view outcome, Clock::time_point started) {
+  event["decision"] = decision;
+  event["outcome"] = outcome;
+  event["latency_us"] = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  log.record(std::move(event));
+}
+
+}  // namespace remo::server::audit

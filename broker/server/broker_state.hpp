@@ -1,0 +1,33 @@
+// What the control plane knows about the broker as a whole. Owned by the daemon. Admin ops read and change
+// it on the control-plane thread only; the one exception is the secret store, which project sessions read
+// concurrently through lock-free snapshots.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/core/secret_store.hpp"
+#include "broker/crypto/age.hpp"
+
+namespace remo::server {
+
+struct BrokerState {
+  core::SecretStore store;
+  std::vector<crypto::X25519Identity> identities;  // identities[0] is the broker's own key
+  std::string recipient;                           // "age1..." of identities[0]
+  std::string decryption_key_source;               // "credentials-directory", "sandbox", "flag", "config"
+  std::filesystem::path secrets_file;              // state_dir/secrets.enc: the last bundle, as ciphertext
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+  uid_t broker_uid = 0;
+
+  // Why the bundle in secrets.enc could not be loaded at start-up, written by a push or removed by a clear;
+  // status reports it as last_error until the next successful push or clear.
+  std::optional<std::string> bundle_error;
+};
+
+}  // namespace remo::server

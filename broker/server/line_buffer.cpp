@@ -1,0 +1,48 @@
+#include "broker/server/line_buffer.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace remo::server {
+
+std::span<char> LineBuffer::prepare() {
+  const std::size_t pending = end_ - begin_;
+  if (begin_ > 0 && (pending == 0 || storage_.size() - end_ < kMinRead)) {
+    // Move the unanswered bytes to the front, and wipe what they leave behind.
+    std::memmove(storage_.data(), storage_.data() + begin_, pending);
+    sodium_memzero(storage_.data() + pending, end_ - pending);
+    begin_ = 0;
+    end_ = pending;
+  }
+  const std::size_t max_capacity = limit_ + 1;  // one whole line and its '\n'
+  if (storage_.size() - end_ < kMinRead && storage_.size() < max_capacity) {
+    storage_.resize(std::min(std::max(storage_.size() * 2, kInitialCapacity), max_capacity));
+  }
+  return {storage_.data() + end_, storage_.size() - end_};
+}
+
+std::optional<std::string_view> LineBuffer::next_line() noexcept {
+  if (overflowed_ || end_ == begin_) return std::nullopt;
+  const char* const base = storage_.data() + begin_;
+  const std::size_t pending = end_ - begin_;
+  const void* newline = std::memchr(base + scanned_, '\n', pending - scanned_);
+  if (newline == nullptr) {
+    scanned_ = pending;
+    overflowed_ = pending > limit_;
+    return std::nullopt;
+  }
+  const auto length = static_cast<std::size_t>(static_cast<const char*>(newline) - base);
+  if (length > limit_) {
+    overflowed_ = true;
+    return std::nullopt;
+  }
+  std::string_view line(base, length);
+  begin_ += length + 1;
+  scanned_ = 0;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+}  // namespace remo::server

@@ -1,0 +1,43 @@
+// LineBuffer: the bytes one client has sent, cut into '\n'-terminated request lines of at most `limit`
+// bytes (the '\n' not counted; a '\r' before it is dropped). It holds at most one line's worth beyond what
+// has been answered, so a client can make it grow to limit + 1 bytes and no further, and every byte it
+// held is wiped before its memory is reused or freed.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "broker/server/reply_buffer.hpp"
+
+namespace remo::server {
+
+class LineBuffer {
+ public:
+  explicit LineBuffer(std::size_t limit) : limit_(limit) {}
+
+  // Free space to read into. Empty only once overflowed(). Invalidates the views next_line() returned.
+  std::span<char> prepare();
+  // Marks n bytes of the span prepare() returned as received.
+  void commit(std::size_t n) noexcept { end_ += n; }
+
+  // The next complete line, or nullopt when none is complete yet or the client broke the limit.
+  std::optional<std::string_view> next_line() noexcept;
+  // True once the client sent more than `limit` bytes without a '\n': the connection must be closed.
+  bool overflowed() const noexcept { return overflowed_; }
+
+ private:
+  static constexpr std::size_t kInitialCapacity = 4096;
+  static constexpr std::size_t kMinRead = 2048;
+
+  std::size_t limit_;
+  std::vector<char, WipingAllocator<char>> storage_;
+  std::size_t begin_ = 0;    // first byte not yet returned in a line
+  std::size_t end_ = 0;      // one past the last byte received
+  std::size_t scanned_ = 0;  // bytes after begin_ already known to hold no '\n'
+  bool overflowed_ = false;
+};
+
+}  // namespace remo::server

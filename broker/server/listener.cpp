@@ -1,0 +1,144 @@
+#include "broker/server/listener.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+namespace remo::server {
+namespace {
+
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Sent, without waiting, to a client beyond max_connections before closing its connection.
+constexpr std::string_view kBusyReply =
+    R"({"ok":false,"code":"rate_limited","message":"too many connections on this socket; retry later",)"
+    R"("retry_after_seconds":1})"
+    "\n";
+
+bool out_of_descriptors(const asio::error_code& error) {
+  return error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
+         error == asio::error::no_memory || error.value() == ENFILE;
+}
+
+}  // namespace
+
+Listener::Listener(asio::io_context& io, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
+                   Options options, std::atomic<std::size_t>& live_connections)
+    : io_(io),
+      strand_(asio::make_strand(io)),
+      acceptor_(strand_, asio::local::stream_protocol(), socket_file.release()),
+      socket_file_(std::move(socket_file)),
+      endpoint_(std::move(endpoint)),
+      options_(std::move(options)),
+      live_connections_(live_connections) {}
+
+void Listener::start() {
+  asio::co_spawn(strand_, accept_loop(shared_from_this()),
+                 [name = options_.name](const std::exception_ptr& error) {
+                   if (!error) return;
+                   try {
+                     std::rethrow_exception(error);
+                   } catch (const std::exception& failure) {
+                     spdlog::error("{} socket: accept loop failed: {}", name, failure.what());
+                   }
+                 });
+}
+
+asio::awaitable<void> Listener::accept_loop([[maybe_unused]] std::shared_ptr<Listener> self) {
+  asio::steady_timer backoff(strand_);
+  while (acceptor_.is_open()) {
+    auto [error, socket] =
+        co_await acceptor_.async_accept(asio::any_io_executor(asio::make_strand(io_)), kUseTuple);
+    if (!error) {
+      serve(std::move(socket));
+      continue;
+    }
+    if (error == asio::error::operation_aborted || !acceptor_.is_open()) break;
+    if (out_of_descriptors(error)) {
+      // The pending connection stays queued; retrying at once would spin.
+      spdlog::warn("{} socket: cannot accept: {}; retrying in 100 ms", options_.name, error.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(kUseTuple);
+    }
+  }
+}
+
+void Listener::serve(UnixSocket socket) {
+  const auto peer = read_peer_credentials(socket.native_handle());
+  if (!peer) {
+    spdlog::warn("{} socket: {}", options_.name, peer.error().message);
+    return;  // closing the socket is all there is to do
+  }
+  auto connection = std::make_shared<Connection>(std::move(socket));
+  {
+    const std::lock_guard lock(mutex_);
+    if (closing_) return;
+    if (connections_.size() >= options_.max_connections) {
+      ::send(connection->socket.native_handle(), kBusyReply.data(), kBusyReply.size(),
+             MSG_DONTWAIT | MSG_NOSIGNAL);
+      return;
+    }
+    connections_.insert(connection);
+  }
+  live_connections_.fetch_add(1, std::memory_order_relaxed);
+  auto session = run_session(connection, *peer, *endpoint_, options_.limits, options_.handler_executor);
+  asio::co_spawn(connection->socket.get_executor(), std::move(session),
+                 [self = shared_from_this(), connection](const std::exception_ptr& error) {
+                   if (error) {
+                     try {
+                       std::rethrow_exception(error);
+                     } catch (const std::exception& failure) {
+                       spdlog::error("{} socket: session failed: {}", self->options_.name, failure.what());
+                     }
+                   }
+                   self->forget(connection);
+                 });
+}
+
+void Listener::forget(const std::shared_ptr<Connection>& connection) {
+  {
+    const std::lock_guard lock(mutex_);
+    connections_.erase(connection);
+  }
+  live_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Listener::stop_accepting() {
+  asio::post(strand_, [self = shared_from_this()] {
+    asio::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void Listener::drain() {
+  stop_accepting();
+  const std::lock_guard lock(mutex_);
+  closing_ = true;
+  for (const auto& connection : connections_) connection->drain();
+}
+
+void Listener::close() {
+  socket_file_.remove_file();
+  stop_accepting();
+  const std::lock_guard lock(mutex_);
+  closing_ = true;
+  for (const auto& connection : connections_) connection->cut();
+}
+
+std::size_t Listener::connection_count() const {
+  const std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+}  // namespace remo::server

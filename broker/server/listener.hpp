@@ -1,0 +1,65 @@
+// Listener: one listening Unix socket (the admin socket or a project socket) and its connections. A
+// coroutine accept loop on the listener's strand reads each peer's SO_PEERCRED, then co_spawns a session
+// on a strand of its own, up to max_connections at a time; beyond that, a client is told to retry later.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/strand.hpp>
+
+#include "broker/server/endpoint.hpp"
+#include "broker/server/project_registry.hpp"
+#include "broker/server/session.hpp"
+#include "broker/server/unix_socket_file.hpp"
+
+namespace remo::server {
+
+class Listener final : public ProjectSocket, public std::enable_shared_from_this<Listener> {
+ public:
+  struct Options {
+    std::string name;  // "admin" or the project's name, for the log
+    SessionLimits limits;
+    std::size_t max_connections = 4096;
+    std::optional<asio::any_io_executor> handler_executor;  // see run_session
+  };
+
+  // live_connections counts the sessions of every listener (shutdown waits for it to reach zero); it must
+  // outlive the io_context.
+  Listener(asio::io_context& io, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
+           Options options, std::atomic<std::size_t>& live_connections);
+
+  void start() override;
+  void drain() override;
+  void close() override;
+
+  std::size_t connection_count() const;
+
+ private:
+  asio::awaitable<void> accept_loop(std::shared_ptr<Listener> self);  // self: alive while accepting
+  void serve(UnixSocket socket);
+  void forget(const std::shared_ptr<Connection>& connection);
+  void stop_accepting();
+
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::local::stream_protocol::acceptor acceptor_;
+  BoundSocketFile socket_file_;  // its descriptor now belongs to acceptor_; kept to remove the file
+  std::shared_ptr<Endpoint> endpoint_;
+  Options options_;
+  std::atomic<std::size_t>& live_connections_;
+
+  mutable std::mutex mutex_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+  bool closing_ = false;  // under mutex_: no new sessions
+};
+
+}  // namespace remo::server

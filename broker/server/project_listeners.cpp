@@ -1,0 +1,33 @@
+#include "broker/server/project_listeners.hpp"
+
+#include <string>
+#include <utility>
+
+#include "broker/server/project_ops.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::server {
+
+ProjectListeners::ProjectListeners(asio::io_context& io, const core::SecretStore& store,
+                                   core::AuditLog& audit, Listener::Options options,
+                                   std::atomic<std::size_t>& live_connections)
+    : io_(io),
+      store_(store),
+      audit_(audit),
+      options_(std::move(options)),
+      live_connections_(live_connections) {}
+
+Result<std::shared_ptr<ProjectSocket>> ProjectListeners::bind(const core::Registration& registration,
+                                                              const std::filesystem::path& socket_path,
+                                                              std::shared_ptr<const ProjectState> state) {
+  if (refusing_) return Error{std::string(protocol::code::kInternalError), "the broker is stopping"};
+  auto socket_file = bind_socket_file({socket_path, kProjectSocketMode, registration.gid});
+  if (!socket_file) return std::move(socket_file).error();
+  auto endpoint = std::make_shared<ProjectOps>(std::move(state), registration.uids, store_, audit_);
+  Listener::Options options = options_;
+  options.name = "project " + registration.name;
+  return std::shared_ptr<ProjectSocket>(std::make_shared<Listener>(
+      io_, std::move(*socket_file), std::move(endpoint), std::move(options), live_connections_));
+}
+
+}  // namespace remo::server

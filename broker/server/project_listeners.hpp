@@ -1,0 +1,42 @@
+// ProjectListeners: binds project sockets for the registry, each served by a Listener whose sessions talk
+// to a ProjectOps over the project's live state.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+
+#include <asio/io_context.hpp>
+
+#include "broker/core/audit_log.hpp"
+#include "broker/core/secret_store.hpp"
+#include "broker/server/listener.hpp"
+#include "broker/server/project_registry.hpp"
+
+namespace remo::server {
+
+inline constexpr unsigned kProjectSocketMode = 0660;
+
+class ProjectListeners final : public ProjectSocketFactory {
+ public:
+  ProjectListeners(asio::io_context& io, const core::SecretStore& store, core::AuditLog& audit,
+                   Listener::Options options, std::atomic<std::size_t>& live_connections);
+
+  Result<std::shared_ptr<ProjectSocket>> bind(const core::Registration& registration,
+                                              const std::filesystem::path& socket_path,
+                                              std::shared_ptr<const ProjectState> state) override;
+
+  // Shutdown has begun: bind nothing more (a register still in flight gets internal_error).
+  void refuse_new() noexcept { refusing_ = true; }
+
+ private:
+  asio::io_context& io_;
+  const core::SecretStore& store_;
+  core::AuditLog& audit_;
+  Listener::Options options_;
+  std::atomic<std::size_t>& live_connections_;
+  bool refusing_ = false;  // control-plane thread only
+};
+
+}  // namespace remo::server

@@ -1,0 +1,39 @@
+// ProjectOps: the ops of one project's socket (ping, info, get). Data plane: the policy and the secrets are
+// read through atomic snapshots, so a get never waits for a push, a reload or another client.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "broker/core/audit_log.hpp"
+#include "broker/core/secret_store.hpp"
+#include "broker/server/endpoint.hpp"
+#include "broker/server/project_state.hpp"
+#include "broker/server/request.hpp"
+
+namespace remo::server {
+
+class ProjectOps final : public Endpoint {
+ public:
+  // allowed_uids empty: any peer that can open the socket (its mode and group decide).
+  ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
+             const core::SecretStore& store, core::AuditLog& audit);
+
+  bool admit(const PeerCredentials& peer) override;
+  void handle(std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) override;
+
+ private:
+  void ping(const Request& request, ReplyBuffer& out) const;
+  void info(const Request& request, ReplyBuffer& out) const;
+  void get(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) const;
+
+  std::shared_ptr<const ProjectState> project_;
+  std::vector<uid_t> allowed_uids_;
+  const core::SecretStore& store_;
+  core::AuditLog& audit_;
+};
+
+}  // namespace remo::server

@@ -1,0 +1,98 @@
+// ProjectRegistry: the registered projects, their sockets, and registrations.json. Control plane only:
+// every member function runs on the control-plane thread (or at start-up and shutdown, before and after
+// it runs). Sessions never touch the registry; they read their project's ProjectState.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/common/result.hpp"
+#include "broker/core/registrations.hpp"
+#include "broker/server/project_state.hpp"
+
+namespace remo::server {
+
+// A bound project socket.
+class ProjectSocket {
+ public:
+  virtual ~ProjectSocket() = default;
+  virtual void start() = 0;  // begins accepting connections
+  virtual void drain() = 0;  // stops accepting; connections answer what they have received, then close
+  virtual void close() = 0;  // stops accepting, cuts every connection, removes the socket file
+};
+
+class ProjectSocketFactory {
+ public:
+  virtual ~ProjectSocketFactory() = default;
+  // Binds and listens on socket_path (mode 0660, group registration.gid when set; a stale socket file is
+  // replaced). Sessions are served by ProjectOps over state once start() is called.
+  virtual Result<std::shared_ptr<ProjectSocket>> bind(const core::Registration& registration,
+                                                      const std::filesystem::path& socket_path,
+                                                      std::shared_ptr<const ProjectState> state) = 0;
+};
+
+struct RegisteredProject {
+  core::Registration registration;
+  std::filesystem::path socket_path;
+  std::shared_ptr<ProjectState> state;
+  std::shared_ptr<ProjectSocket> socket;    // null when binding failed at start-up
+  std::optional<std::string> socket_error;  // why
+
+  // The manifest or socket problem status reports for this project, if any.
+  std::optional<std::string> error() const;
+};
+
+class ProjectRegistry {
+ public:
+  ProjectRegistry(std::filesystem::path socket_dir, std::filesystem::path registrations_file,
+                  ProjectSocketFactory& sockets);
+  ~ProjectRegistry();
+  ProjectRegistry(const ProjectRegistry&) = delete;
+  ProjectRegistry& operator=(const ProjectRegistry&) = delete;
+
+  // Start-up: loads registrations.json and binds every project in it. A project whose manifest or socket
+  // fails stays registered with its error (reported by status, retried by reload); a corrupt file is
+  // reported by persistence_error() and treated as empty.
+  void restore();
+
+  // register: loads the manifest, binds the socket, persists the registrations, then starts accepting.
+  // Errors (nothing changed): project_exists, manifest_not_found, manifest_invalid, internal_error.
+  Result<const RegisteredProject*> add(core::Registration registration);
+
+  // unregister: persists the registrations without the project, then closes its socket (cutting its
+  // connections) and removes the socket file. Errors: project_unknown, internal_error (nothing changed).
+  Result<void> remove(std::string_view name);
+
+  // reload: re-reads the manifest and swaps the policy atomically; the socket stays up (and is bound again
+  // if it failed at start-up). Errors: project_unknown, manifest_not_found, manifest_invalid (the old
+  // policy stays), internal_error (socket).
+  Result<std::shared_ptr<const ProjectPolicy>> reload(std::string_view name);
+
+  // Shutdown, in two steps: drain_all() stops accepting and lets connections finish what they have
+  // received; close_all() then cuts what is left and removes the socket files.
+  void drain_all();
+  void close_all();
+
+  const std::map<std::string, RegisteredProject, std::less<>>& projects() const noexcept { return projects_; }
+  std::filesystem::path socket_path_for(std::string_view name) const;
+  // Why registrations.json could not be read at start-up or written since; cleared by the next write.
+  const std::optional<std::string>& persistence_error() const noexcept { return persistence_error_; }
+
+ private:
+  Result<void> persist(const std::vector<core::Registration>& registrations);
+  std::vector<core::Registration> registrations_without(std::string_view name) const;
+  Result<void> bind_and_start(RegisteredProject& project);
+
+  std::filesystem::path socket_dir_;
+  std::filesystem::path registrations_file_;
+  ProjectSocketFactory& sockets_;
+  std::map<std::string, RegisteredProject, std::less<>> projects_;
+  std::optional<std::string> persistence_error_;
+};
+
+}  // namespace remo::server

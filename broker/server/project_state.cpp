@@ -1,0 +1,28 @@
+#include "broker/server/project_state.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace remo::server {
+
+ProjectPolicy ProjectPolicy::from_manifest(const core::Manifest& manifest) {
+  return ProjectPolicy{manifest.allowlist, manifest.cache_ttl_seconds.value_or(kDefaultTtlSeconds),
+                       std::nullopt};
+}
+
+ProjectPolicy ProjectPolicy::failed(std::string error) {
+  return ProjectPolicy{{}, kDefaultTtlSeconds, std::move(error)};
+}
+
+bool ProjectPolicy::allows(std::string_view secret_name) const {
+  return std::find(allowlist.begin(), allowlist.end(), secret_name) != allowlist.end();
+}
+
+ProjectState::ProjectState(std::string name, ProjectPolicy policy)
+    : name_(std::move(name)), policy_(std::make_shared<const ProjectPolicy>(std::move(policy))) {}
+
+void ProjectState::set_policy(ProjectPolicy policy) {
+  policy_.store(std::make_shared<const ProjectPolicy>(std::move(policy)), std::memory_order_release);
+}
+
+}  // namespace remo::server

@@ -1,0 +1,45 @@
+// The live view of one registered project that its sessions read: its name and its policy (allowlist and
+// ttl). A reload swaps the policy atomically: a get sees the old allowlist or the new one, never a mix, and
+// never waits for the control plane.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/core/manifest.hpp"
+
+namespace remo::server {
+
+inline constexpr std::int64_t kDefaultTtlSeconds = 300;
+
+struct ProjectPolicy {
+  std::vector<std::string> allowlist;  // in manifest order
+  std::int64_t ttl_seconds = kDefaultTtlSeconds;
+  std::optional<std::string> error;  // why the manifest could not be loaded; the allowlist is then empty
+
+  static ProjectPolicy from_manifest(const core::Manifest& manifest);
+  // Deny everything, and say why in status.
+  static ProjectPolicy failed(std::string error);
+
+  bool allows(std::string_view secret_name) const;
+};
+
+class ProjectState {
+ public:
+  ProjectState(std::string name, ProjectPolicy policy);
+
+  const std::string& name() const noexcept { return name_; }
+  std::shared_ptr<const ProjectPolicy> policy() const { return policy_.load(std::memory_order_acquire); }
+  void set_policy(ProjectPolicy policy);
+
+ private:
+  const std::string name_;
+  std::atomic<std::shared_ptr<const ProjectPolicy>> policy_;
+};
+
+}  // namespace remo::server

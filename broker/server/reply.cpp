@@ -1,0 +1,114 @@
+#include "broker/server/reply.hpp"
+
+#include <sodium.h>
+
+#include <string>
+
+#include "broker/server/utf8.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::server {
+namespace {
+
+void append_dump(ReplyBuffer& out, const Json& reply) {
+  // Replace, not throw: a message may quote a path or manifest text that is not UTF-8.
+  const std::string text = reply.dump(-1, ' ', false, Json::error_handler_t::replace);
+  out.append(text.data(), text.size());
+  out.push_back('\n');
+}
+
+void append_id(ReplyBuffer& out, const Json& id) {
+  if (id.is_null()) return;
+  out.append(",\"id\":");
+  const std::string text = id.dump(-1, ' ', false, Json::error_handler_t::replace);
+  out.append(text.data(), text.size());
+}
+
+// The body of a JSON string literal (RFC 8259 section 7): quote, backslash and control characters escaped,
+// everything else (UTF-8 included) copied in runs.
+void append_escaped(ReplyBuffer& out, std::string_view text) {
+  static constexpr std::string_view kHex = "0123456789abcdef";
+  std::size_t run_start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    out.append(text.substr(run_start, i - run_start));
+    run_start = i + 1;
+    switch (byte) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[byte >> 4U]);
+        out.push_back(kHex[byte & 0x0FU]);
+    }
+  }
+  out.append(text.substr(run_start));
+}
+
+}  // namespace
+
+void append_ok(ReplyBuffer& out, const Json& id, const Json& fields) {
+  Json reply = Json::object();
+  reply["ok"] = true;
+  if (!id.is_null()) reply["id"] = id;
+  for (const auto& [key, value] : fields.items()) reply[key] = value;
+  append_dump(out, reply);
+}
+
+void append_error(ReplyBuffer& out, const Json& id, std::string_view code, std::string_view message) {
+  Json reply = Json::object();
+  reply["ok"] = false;
+  if (!id.is_null()) reply["id"] = id;
+  reply["code"] = code;
+  reply["message"] = message;
+  append_dump(out, reply);
+}
+
+void append_error(ReplyBuffer& out, const Json& id, const Error& error) {
+  append_error(out, id, error.code, error.message);
+}
+
+Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
+                                 const core::SecretValue& value, std::int64_t ttl_seconds) {
+  const std::string_view bytes = value.bytes.view();
+  if (!value.from_base64 && !is_valid_utf8(bytes)) {
+    return Error{std::string(protocol::code::kInternalError),
+                 "secret " + std::string(secret_name) + " is not valid UTF-8; push it as value_b64"};
+  }
+  constexpr std::size_t kFraming = 96;  // everything but the value, id aside
+  out.reserve(out.size() + kFraming + (value.from_base64 ? bytes.size() * 4 / 3 + 4 : bytes.size() + 16));
+  out.append("{\"ok\":true");
+  append_id(out, id);
+  if (value.from_base64) {
+    out.append(",\"value_b64\":\"");
+    const std::size_t encoded = sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+    const std::size_t start = out.size();
+    out.resize(start + encoded);  // encoded counts the terminating NUL, dropped below
+    sodium_bin2base64(out.data() + start, encoded, value.bytes.data(), bytes.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    out.resize(start + encoded - 1);
+  } else {
+    out.append(",\"value\":\"");
+    append_escaped(out, bytes);
+  }
+  out.append("\",\"ttl_seconds\":");
+  out.append(std::to_string(ttl_seconds));
+  out.append("}\n");
+  return {};
+}
+
+}  // namespace remo::server

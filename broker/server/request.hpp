@@ -1,0 +1,49 @@
+// Request lines as the op handlers see them. Everything here is untrusted client input: each rule turns a
+// bad line into a protocol_error whose message names the field, never quoting a value.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/common/result.hpp"
+
+namespace remo::server {
+
+using Json = nlohmann::ordered_json;
+
+struct Request {
+  Json id;  // echoed in the reply; null when the request carried none
+  std::string op;
+  Json body;  // the whole request object
+};
+
+// Parses one line (without its '\n'): UTF-8 without NUL bytes, one JSON object with a string "op" and an
+// optional "id" (a string of at most kMaxIdLength bytes, or an integer). On failure request.id is still
+// set when the line was an object with a valid id, so the error reply can echo it.
+inline constexpr std::size_t kMaxIdLength = 256;
+Result<void> parse_request(std::string_view line, Request& request);
+
+Error protocol_error(std::string message);
+
+// The fields an op accepts besides "op" and "id"; any other is a protocol_error (a misspelt optional field
+// such as "uid" for "uids" must not be silently ignored).
+Result<void> expect_only_fields(const Request& request, std::initializer_list<std::string_view> fields);
+
+// A required string field without NUL characters. The view lives as long as the request.
+Result<std::string_view> string_field(const Request& request, std::string_view key);
+
+// Optional uid/gid values: integers in 0..2^32-2 ((id_t)-1 is never a real id).
+Result<std::optional<std::uint32_t>> optional_id_field(const Request& request, std::string_view key);
+Result<std::optional<std::vector<std::uint32_t>>> optional_id_list_field(const Request& request,
+                                                                         std::string_view key);
+
+// Client text fit to quote in a message: short, and only [A-Za-z0-9_.-]. Anything else is not quoted.
+bool is_quotable(std::string_view client_text) noexcept;
+
+}  // namespace remo::server

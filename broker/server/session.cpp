@@ -1,0 +1,166 @@
+#include "broker/server/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "broker/server/line_buffer.hpp"
+#include "broker/server/reply.hpp"
+
+namespace remo::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// The endpoint's own failures (an allocation, a bug) cost this one request, never the broker. A partial
+// reply may hold secret bytes: it is wiped before the error reply takes its place.
+void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) {
+  const std::size_t before = out.size();
+  try {
+    endpoint.handle(line, peer, out);
+  } catch (const std::exception& error) {
+    spdlog::error("request failed with an internal error: {}", error.what());
+    sodium_memzero(out.data() + before, out.size() - before);
+    out.resize(before);
+    append_error(out, nullptr, protocol::code::kInternalError, "the broker could not answer this request");
+  }
+}
+
+// Answers the complete lines buffered so far, in order. Returns true when it stopped because enough
+// replies are queued to be written first.
+bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredentials& peer, ReplyBuffer& out,
+                     std::size_t flush_threshold) {
+  while (out.size() < flush_threshold) {
+    const auto line = lines.next_line();
+    if (!line) return false;
+    if (line->empty()) continue;  // a blank line is not a request
+    answer(endpoint, *line, peer, out);
+  }
+  return true;
+}
+
+// Writes and wipes the queued replies. False when the client is gone.
+asio::awaitable<bool> flush(Connection& connection, ReplyBuffer& out, const SessionLimits& limits) {
+  connection.deadline = Clock::now() + limits.idle_timeout;
+  const auto [error, written] =
+      co_await asio::async_write(connection.socket, asio::buffer(out.data(), out.size()), kUseTuple);
+  wipe(out);
+  co_return !error;
+}
+
+// Closes the connection once its deadline passes. The session moves the deadline on every read and write.
+asio::awaitable<void> watch_idle(std::shared_ptr<Connection> connection) {
+  while (!connection->finished) {
+    connection->idle_timer.expires_at(connection->deadline);
+    co_await connection->idle_timer.async_wait(kUseTuple);
+    if (connection->finished) co_return;
+    if (Clock::now() >= connection->deadline) {
+      spdlog::debug("closing an idle connection");
+      asio::error_code ignored;
+      connection->socket.close(ignored);
+      co_return;
+    }
+  }
+}
+
+// Ends the connection however the session ends: the watchdog stops, the socket closes.
+class EndOnExit {
+ public:
+  explicit EndOnExit(Connection& connection) : connection_(connection) {}
+  ~EndOnExit() {
+    connection_.finished = true;
+    try {
+      connection_.idle_timer.cancel();
+    } catch (const std::exception&) {  // cannot fail in practice; the watchdog then ends at its deadline
+    }
+    asio::error_code ignored;
+    connection_.socket.close(ignored);
+  }
+  EndOnExit(const EndOnExit&) = delete;
+  EndOnExit& operator=(const EndOnExit&) = delete;
+
+ private:
+  Connection& connection_;
+};
+
+}  // namespace
+
+Connection::Connection(UnixSocket client) : socket(std::move(client)), idle_timer(socket.get_executor()) {}
+
+void Connection::drain() {
+  asio::post(socket.get_executor(), [self = shared_from_this()] {
+    self->draining = true;
+    asio::error_code ignored;
+    if (self->reading) self->socket.cancel(ignored);  // nothing is half-answered while reading
+  });
+}
+
+void Connection::cut() {
+  asio::post(socket.get_executor(), [self = shared_from_this()] {
+    self->draining = true;
+    asio::error_code ignored;
+    self->socket.close(ignored);
+  });
+}
+
+asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCredentials peer,
+                                  Endpoint& endpoint, SessionLimits limits,
+                                  std::optional<asio::any_io_executor> handler_executor) {
+  Connection& conn = *connection;
+  const EndOnExit end_on_exit(conn);
+  ReplyBuffer out;
+  if (!endpoint.admit(peer)) {
+    append_error(out, nullptr, protocol::code::kPeerUnexpected,
+                 "uid " + std::to_string(peer.uid) + " may not use this socket");
+    co_await flush(conn, out, limits);
+    co_return;
+  }
+  asio::co_spawn(conn.socket.get_executor(), watch_idle(connection), asio::detached);
+
+  LineBuffer lines(limits.line_limit);
+  for (;;) {
+    for (bool more = true; more;) {
+      if (handler_executor) {
+        conn.deadline = Clock::time_point::max();  // the control plane may take a while: not idleness
+        more = co_await asio::co_spawn(
+            *handler_executor,
+            [&]() -> asio::awaitable<bool> {
+              co_return answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+            },
+            asio::use_awaitable);
+      } else {
+        more = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+      }
+      if (lines.overflowed()) {
+        append_error(out, nullptr, protocol::code::kProtocolError,
+                     "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");
+        co_await flush(conn, out, limits);
+        co_return;
+      }
+      if (!out.empty() && !co_await flush(conn, out, limits)) co_return;
+    }
+    if (conn.draining) co_return;
+
+    conn.deadline = Clock::now() + limits.idle_timeout;
+    conn.reading = true;
+    const std::span<char> space = lines.prepare();
+    const auto [error, received] =
+        co_await conn.socket.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
+    conn.reading = false;
+    if (error) co_return;  // the client left, the idle watchdog closed it, or drain() cancelled the read
+    lines.commit(received);
+  }
+}
+
+}  // namespace remo::server

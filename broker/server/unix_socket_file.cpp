@@ -1,0 +1,107 @@
+#include "broker/server/unix_socket_file.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "broker/core/unique_fd.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::server {
+namespace {
+
+Error socket_error(const std::filesystem::path& path, const std::string& problem) {
+  return Error{std::string(protocol::code::kInternalError), "socket " + path.string() + ": " + problem};
+}
+
+std::string errno_text() { return std::generic_category().message(errno); }
+
+Result<sockaddr_un> address_of(const std::filesystem::path& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string& text = path.native();
+  if (text.size() >= sizeof address.sun_path) {
+    return socket_error(path, "path longer than " + std::to_string(sizeof address.sun_path - 1) + " bytes");
+  }
+  std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+  return address;
+}
+
+// A socket file nobody accepts on is stale (its broker died); one that answers belongs to a live broker.
+bool someone_listens_on(const sockaddr_un& address) {
+  const core::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!probe) return false;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+  const int result = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  return result == 0 || errno == EAGAIN || errno == EINPROGRESS;
+}
+
+Result<void> clear_stale_file(const std::filesystem::path& path, const sockaddr_un& address) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) return {};
+    return socket_error(path, errno_text());
+  }
+  if (!S_ISSOCK(info.st_mode)) return socket_error(path, "exists and is not a socket; not replacing it");
+  if (someone_listens_on(address)) return socket_error(path, "another process is accepting on it");
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return socket_error(path, "cannot remove the stale socket file: " + errno_text());
+  }
+  return {};
+}
+
+}  // namespace
+
+BoundSocketFile::~BoundSocketFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+BoundSocketFile::BoundSocketFile(BoundSocketFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::move(other.path_)),
+      device_(other.device_),
+      inode_(other.inode_) {}
+
+void BoundSocketFile::remove_file() const noexcept {
+  struct stat info {};
+  if (::lstat(path_.c_str(), &info) != 0) return;
+  if (!S_ISSOCK(info.st_mode) || info.st_dev != device_ || info.st_ino != inode_) return;
+  ::unlink(path_.c_str());
+}
+
+Result<BoundSocketFile> bind_socket_file(const SocketFileOptions& options) {
+  const std::filesystem::path& path = options.path;
+  auto address = address_of(path);
+  if (!address) return std::move(address).error();
+  if (auto cleared = clear_stale_file(path, *address); !cleared) return std::move(cleared).error();
+
+  const int raw_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (raw_fd < 0) return socket_error(path, "socket(): " + errno_text());
+  BoundSocketFile owner(raw_fd, path, 0, 0);  // closes the socket on every early return
+  // The file appears with mode 0777 & ~umask (0700 under the daemon's umask 077): never wider than meant.
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+  if (::bind(raw_fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) != 0) {
+    return socket_error(path, "bind(): " + errno_text());
+  }
+  const auto fail_and_unlink = [&](const std::string& problem) {
+    ::unlink(path.c_str());
+    return socket_error(path, problem);
+  };
+  if (::chmod(path.c_str(), options.mode) != 0) return fail_and_unlink("chmod(): " + errno_text());
+  if (options.gid && ::lchown(path.c_str(), static_cast<uid_t>(-1), *options.gid) != 0) {
+    return fail_and_unlink("cannot give it to group " + std::to_string(*options.gid) + ": " + errno_text());
+  }
+  if (::listen(raw_fd, options.backlog) != 0) return fail_and_unlink("listen(): " + errno_text());
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return fail_and_unlink("lstat(): " + errno_text());
+  return BoundSocketFile(owner.release(), path, info.st_dev, info.st_ino);
+}
+
+}  // namespace remo::server

@@ -1,0 +1,52 @@
+// Listening Unix stream sockets as files: bind with the right mode and group, replace a stale socket file
+// left by a crash (never a live one, never anything that is not a socket), and remove only our own file.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <utility>
+
+#include "broker/common/result.hpp"
+
+namespace remo::server {
+
+struct SocketFileOptions {
+  std::filesystem::path path;
+  unsigned mode = 0600;
+  std::optional<gid_t> gid;  // chown the file to this group
+  int backlog = 4096;        // the kernel caps it at net.core.somaxconn
+};
+
+class BoundSocketFile {
+ public:
+  BoundSocketFile(int fd, std::filesystem::path path, dev_t device, ino_t inode) noexcept
+      : fd_(fd), path_(std::move(path)), device_(device), inode_(inode) {}
+  ~BoundSocketFile();
+  BoundSocketFile(BoundSocketFile&& other) noexcept;
+  BoundSocketFile& operator=(BoundSocketFile&&) = delete;
+  BoundSocketFile(const BoundSocketFile&) = delete;
+  BoundSocketFile& operator=(const BoundSocketFile&) = delete;
+
+  // The listening socket (non-blocking, close-on-exec), owned until release() hands it over.
+  int fd() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+  // Unlinks the socket file if the path still names the file bound here: after a restart a newer broker
+  // may already own the path.
+  void remove_file() const noexcept;
+
+ private:
+  int fd_;
+  std::filesystem::path path_;
+  dev_t device_;
+  ino_t inode_;
+};
+
+// Errors: internal_error naming the path and the reason (too long, not a socket, in use by a live
+// process, bind/chmod/chown/listen failed). On error nothing is left behind.
+Result<BoundSocketFile> bind_socket_file(const SocketFileOptions& options);
+
+}  // namespace remo::server
