@@ -131,7 +131,9 @@ Result<SecureBuffer> decrypt(std::span<const std::uint8_t> ciphertext,
   }
 
   const auto payload = file.subspan(parsed->size);
-  if (payload.size() < kPayloadNonceSize) return make_error("payload", "payload nonce is truncated");
+  // The nonce is read with the header (as the reference implementation and the CCTV vectors do), so
+  // a missing or short one is a header failure.
+  if (payload.size() < kPayloadNonceSize) return make_error("header", "payload nonce is truncated");
   const auto nonce = payload.first(kPayloadNonceSize);
   const auto chunks = payload.subspan(kPayloadNonceSize);
   auto size = stream::plaintext_size(chunks.size());

@@ -127,7 +127,8 @@ TEST(AgeDecrypt, FailureClassesByRegion) {
   long_input.insert(long_input.end(), 70000, 0x11);
   EXPECT_EQ(failure_code(long_input, keys.alice), "payload");
 
-  EXPECT_EQ(failure_code(std::span(file).first(header_size), keys.alice), "payload");  // no nonce
+  EXPECT_EQ(failure_code(std::span(file).first(header_size), keys.alice), "header");       // no nonce
+  EXPECT_EQ(failure_code(std::span(file).first(header_size + 12), keys.alice), "header");  // short nonce
   EXPECT_EQ(failure_code(std::span(file).first(header_size + 16), keys.alice), "payload");  // no chunk
 }
 
