@@ -51,8 +51,10 @@ Result<ParsedArgs> parse_args(std::span<const std::string_view> args, std::span<
         if (candidate.short_name != '\0' && candidate.short_name == arg[1]) spec = &candidate;
       }
       if (spec != nullptr && arg.size() > 2) {
-        if (!spec->takes_value) spec = nullptr;  // no bundling of flags: "-ab" is unknown
-        else inline_value = arg.substr(2);
+        if (!spec->takes_value)
+          spec = nullptr;  // no bundling of flags: "-ab" is unknown
+        else
+          inline_value = arg.substr(2);
       }
     }
     if (spec == nullptr) return usage_error("unknown option " + std::string(arg));

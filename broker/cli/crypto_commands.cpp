@@ -90,8 +90,9 @@ Result<std::vector<crypto::X25519Identity>> load_identities(const std::vector<st
     if (!text) return std::move(text).error();
     auto parsed = crypto::parse_identity_file(text->view());
     if (!parsed) {
-      return make_error(parsed.error().code, "identity file " + (is_stdio(path) ? std::string("(stdin)") : path) +
-                                                 ": " + parsed.error().message);
+      return make_error(parsed.error().code, "identity file " +
+                                                 (is_stdio(path) ? std::string("(stdin)") : path) + ": " +
+                                                 parsed.error().message);
     }
     for (auto& identity : *parsed) identities.push_back(std::move(identity));
   }
@@ -167,8 +168,8 @@ int run_encrypt(CommandArgs args) {
     auto file = crypto::parse_recipients_file(
         std::string_view(reinterpret_cast<const char*>(span.data()), span.size()));  // NOLINT
     if (!file) {
-      return failure("encrypt", make_error(file.error().code, "recipients file " + path + ": " +
-                                                                  file.error().message));
+      return failure("encrypt",
+                     make_error(file.error().code, "recipients file " + path + ": " + file.error().message));
     }
     recipients.insert(recipients.end(), file->begin(), file->end());
   }
@@ -176,8 +177,9 @@ int run_encrypt(CommandArgs args) {
   const bool armor = parsed.has("armor");
   const std::string output = parsed.last("output").value_or("-");
   if (!armor && is_stdio(output) && ::isatty(STDOUT_FILENO) != 0) {
-    return failure("encrypt", make_error("usage", "refusing to write binary ciphertext to a terminal; "
-                                                  "use -a or -o"));
+    return failure("encrypt", make_error("usage",
+                                         "refusing to write binary ciphertext to a terminal; "
+                                         "use -a or -o"));
   }
   auto plaintext = read_secret(parsed.positionals.empty() ? "-" : parsed.positionals.front());
   if (!plaintext) return failure("encrypt", plaintext.error());

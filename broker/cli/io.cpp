@@ -102,7 +102,8 @@ Result<crypto::SecureBuffer> read_secret(std::string_view path) {
   auto fd = open_input(path);
   if (!fd) return std::move(fd).error();
   Fd owned(is_stdio(path) ? -1 : *fd);
-  auto read = read_all<crypto::SecureBuffer>(*fd, path, [](std::size_t n) { return crypto::SecureBuffer(n); });
+  auto read =
+      read_all<crypto::SecureBuffer>(*fd, path, [](std::size_t n) { return crypto::SecureBuffer(n); });
   if (!read) return std::move(read).error();
   auto& [buffer, used] = *read;
   buffer.truncate(used);

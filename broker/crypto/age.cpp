@@ -72,7 +72,8 @@ Result<SecureBuffer> unwrap_file_key(const std::vector<format::Stanza>& stanzas,
     }
   }
   if (x25519_count == 0 && refused_count > 0) {
-    return make_error("unsupported", "the file is encrypted only to post-quantum (mlkem768x25519) recipients");
+    return make_error("unsupported",
+                      "the file is encrypted only to post-quantum (mlkem768x25519) recipients");
   }
   return make_error("no_identity_matched", "no identity matched any of the file's recipients");
 }
@@ -99,7 +100,8 @@ Result<std::vector<std::uint8_t>> encrypt(std::span<const std::uint8_t> plaintex
   randombytes_buf(nonce.data(), nonce.size());
   const SecureBuffer key = payload_key(file_key, nonce);
 
-  std::vector<std::uint8_t> out(header_text.size() + nonce.size() + stream::ciphertext_size(plaintext.size()));
+  std::vector<std::uint8_t> out(header_text.size() + nonce.size() +
+                                stream::ciphertext_size(plaintext.size()));
   std::memcpy(out.data(), header_text.data(), header_text.size());
   std::memcpy(out.data() + header_text.size(), nonce.data(), nonce.size());
   stream::seal(key_span(key), plaintext,

@@ -62,8 +62,7 @@ SecureBuffer format_identity_file(const X25519Identity& identity);
 
 // Encrypts plaintext to every recipient (at least one). armor=true yields the PEM-like ASCII armor.
 Result<std::vector<std::uint8_t>> encrypt(std::span<const std::uint8_t> plaintext,
-                                          std::span<const X25519Recipient> recipients,
-                                          bool armor = false);
+                                          std::span<const X25519Recipient> recipients, bool armor = false);
 
 // Decrypts a binary or armored age file. All-or-nothing: the plaintext is returned only once every
 // chunk has authenticated; on any failure nothing of it survives.

@@ -38,7 +38,7 @@ class Hmac {
 }  // namespace
 
 std::array<std::uint8_t, kSha256Size> hmac_sha256(std::span<const std::uint8_t> key,
-                                                   std::span<const std::uint8_t> message) {
+                                                  std::span<const std::uint8_t> message) {
   std::array<std::uint8_t, kSha256Size> out{};
   Hmac mac(key);
   mac.update(message);

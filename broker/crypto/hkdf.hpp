@@ -13,7 +13,7 @@ inline constexpr std::size_t kSha256Size = 32;
 
 // HMAC-SHA-256 of message under a key of any length.
 std::array<std::uint8_t, kSha256Size> hmac_sha256(std::span<const std::uint8_t> key,
-                                                   std::span<const std::uint8_t> message);
+                                                  std::span<const std::uint8_t> message);
 
 // Fills out (at most 255 * 32 bytes) with HKDF-SHA-256(salt, ikm, info). An empty salt means a
 // string of zeros, as RFC 5869 specifies. Intermediate keys are wiped.

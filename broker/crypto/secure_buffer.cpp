@@ -46,8 +46,8 @@ SecureBuffer SecureBuffer::for_overwrite(std::size_t size) {
     const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     const std::size_t inner = (size + page - 1) / page * page;
     const std::size_t slack = kHugePageSize;
-    void* raw = ::mmap(nullptr, inner + 2 * page + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+    void* raw =
+        ::mmap(nullptr, inner + 2 * page + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
     auto* raw_bytes = static_cast<std::uint8_t*>(raw);
     const auto raw_address = reinterpret_cast<std::uintptr_t>(raw_bytes);  // NOLINT: alignment arithmetic
@@ -111,8 +111,8 @@ SecureBuffer SecureBuffer::copy_of(std::span<const std::uint8_t> bytes) {
 }
 
 SecureBuffer SecureBuffer::copy_of(std::string_view text) {
-  return copy_of(std::span<const std::uint8_t>(
-      reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));  // NOLINT
+  return copy_of(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                               text.size()));  // NOLINT
 }
 
 void SecureBuffer::truncate(std::size_t new_size) noexcept {

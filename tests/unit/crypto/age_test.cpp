@@ -57,11 +57,10 @@ TEST_P(AgeRoundTrip, BinaryAndArmored) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Sizes, AgeRoundTrip, ::testing::Values(0, 1, 65535, 65536, 65537, 2 * 65536, 300000));
+INSTANTIATE_TEST_SUITE_P(Sizes, AgeRoundTrip,
+                         ::testing::Values(0, 1, 65535, 65536, 65537, 2 * 65536, 300000));
 
-TEST(AgeEncrypt, NeedsARecipient) {
-  EXPECT_EQ(encrypt(to_bytes("x"), {}).error().code, "recipient");
-}
+TEST(AgeEncrypt, NeedsARecipient) { EXPECT_EQ(encrypt(to_bytes("x"), {}).error().code, "recipient"); }
 
 TEST(AgeEncrypt, RefusesALowOrderRecipient) {
   X25519Recipient zero;  // u = 0 is a low-order point
@@ -127,8 +126,8 @@ TEST(AgeDecrypt, FailureClassesByRegion) {
   long_input.insert(long_input.end(), 70000, 0x11);
   EXPECT_EQ(failure_code(long_input, keys.alice), "payload");
 
-  EXPECT_EQ(failure_code(std::span(file).first(header_size), keys.alice), "header");       // no nonce
-  EXPECT_EQ(failure_code(std::span(file).first(header_size + 12), keys.alice), "header");  // short nonce
+  EXPECT_EQ(failure_code(std::span(file).first(header_size), keys.alice), "header");        // no nonce
+  EXPECT_EQ(failure_code(std::span(file).first(header_size + 12), keys.alice), "header");   // short nonce
   EXPECT_EQ(failure_code(std::span(file).first(header_size + 16), keys.alice), "payload");  // no chunk
 }
 
@@ -201,7 +200,12 @@ TEST(AgeDecrypt, RejectsMalformedX25519Stanzas) {
       {"long share", raw_stanza("X25519", {share + "AAAA"}, good.body)},
       {"padded share", raw_stanza("X25519", {share + "="}, good.body)},
       {"short body", raw_stanza("X25519", {share}, Bytes(good.body.begin(), good.body.end() - 1))},
-      {"long body", raw_stanza("X25519", {share}, [&] { Bytes b(good.body); b.push_back(0); return b; }())},
+      {"long body", raw_stanza("X25519", {share},
+                               [&] {
+                                 Bytes b(good.body);
+                                 b.push_back(0);
+                                 return b;
+                               }())},
       {"low-order share", raw_stanza("X25519", {std::string(43, 'A')}, good.body)},
   };
   for (const auto& [name, stanza] : cases) {

@@ -23,7 +23,9 @@ namespace remo::crypto::testing {
 using Bytes = std::vector<std::uint8_t>;
 
 inline Bytes to_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
-inline std::string to_string(std::span<const std::uint8_t> bytes) { return std::string(bytes.begin(), bytes.end()); }
+inline std::string to_string(std::span<const std::uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
 
 inline Bytes pattern(std::size_t n, std::uint8_t seed = 0) {
   Bytes out(n);
@@ -55,7 +57,9 @@ struct FileParts {
   Bytes nonce = Bytes(16, 0x42);
   Bytes payload;  // sealed chunks; see seal_payload()
 
-  void add_recipient(const X25519Recipient& recipient) { stanzas.push_back(x25519::wrap(file_key, recipient).value()); }
+  void add_recipient(const X25519Recipient& recipient) {
+    stanzas.push_back(x25519::wrap(file_key, recipient).value());
+  }
 
   std::array<std::uint8_t, 32> payload_key() const {
     std::array<std::uint8_t, 32> key{};
@@ -93,7 +97,8 @@ struct FileParts {
 inline Bytes seal_chunk(std::span<const std::uint8_t, 32> key, std::span<const std::uint8_t> plaintext,
                         std::uint64_t counter, bool last) {
   std::array<std::uint8_t, 12> nonce{};
-  for (int i = 0; i < 8; ++i) nonce[static_cast<std::size_t>(10 - i)] = static_cast<std::uint8_t>(counter >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    nonce[static_cast<std::size_t>(10 - i)] = static_cast<std::uint8_t>(counter >> (8 * i));
   nonce[11] = last ? 1 : 0;
   Bytes out(plaintext.size() + 16);
   crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), nullptr, plaintext.data(), plaintext.size(), nullptr,

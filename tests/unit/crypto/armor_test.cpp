@@ -71,9 +71,10 @@ TEST(Armor, RejectsMalformedArmor) {
       {"empty line after BEGIN", kBegin + "\n" + kBody + kEnd},
       {"empty line before END", kBegin + kBody + "\n" + kEnd},
       {"PEM header", kBegin + "Version: 1\n\n" + kBody + kEnd},
-      {"short line in the middle", kBegin + line(0).substr(0, 16) + "\n" + line(0).substr(16) + "\n" + line(1) + "\n" +
-                                       line(2) + "\n" + kEnd},
-      {"long line", kBegin + line(0) + line(1).substr(0, 4) + "\n" + line(1).substr(4) + "\n" + line(2) + "\n" + kEnd},
+      {"short line in the middle", kBegin + line(0).substr(0, 16) + "\n" + line(0).substr(16) + "\n" +
+                                       line(1) + "\n" + line(2) + "\n" + kEnd},
+      {"long line",
+       kBegin + line(0) + line(1).substr(0, 4) + "\n" + line(1).substr(4) + "\n" + line(2) + "\n" + kEnd},
       {"trailing space", kBegin + line(0) + " \n" + line(1) + "\n" + line(2) + "\n" + kEnd},
       {"trailing space on last line", kBegin + line(0) + "\n" + line(1) + "\n" + line(2) + " \n" + kEnd},
       {"leading space", kBegin + " " + line(0) + "\n" + line(1) + "\n" + line(2) + "\n" + kEnd},

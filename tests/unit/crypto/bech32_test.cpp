@@ -11,22 +11,23 @@ namespace {
 using testing::to_bytes;
 
 TEST(Bech32, AcceptsBip173ValidStrings) {
-  for (const char* text : {"A12UEL5L", "a12uel5l",
-                           "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
-                           "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
-                           "11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqc8247j",
-                           "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"}) {
+  for (const char* text :
+       {"A12UEL5L", "a12uel5l",
+        "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
+        "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
+        "11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqc8247j",
+        "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"}) {
     EXPECT_TRUE(bech32::decode(text).ok()) << text;
   }
 }
 
 TEST(Bech32, RejectsBip173InvalidStrings) {
-  for (const char* text : {"pzry9x0s0muk",     // no separator
-                           "1pzry9x0s0muk",    // empty human-readable part
-                           "x1b4n0q5v",        // 'b' is not in the charset
-                           "li1dgmt3",         // checksum too short
-                           "de1lg7wt\xff",     // non-ASCII
-                           "A1G7SGD8",         // checksum computed over an uppercase HRP
+  for (const char* text : {"pzry9x0s0muk",   // no separator
+                           "1pzry9x0s0muk",  // empty human-readable part
+                           "x1b4n0q5v",      // 'b' is not in the charset
+                           "li1dgmt3",       // checksum too short
+                           "de1lg7wt\xff",   // non-ASCII
+                           "A1G7SGD8",       // checksum computed over an uppercase HRP
                            "10a06t8", "1qzzfhee", "a12uel5m" /* one character changed */}) {
     EXPECT_FALSE(bech32::decode(text).ok()) << text;
   }
@@ -136,10 +137,12 @@ TEST(X25519Keys, RejectsWrongHrpLengthAndChecksum) {
   EXPECT_EQ(X25519Identity::parse(short_key->view()).error().code, "key");
   auto long_recipient = bech32::encode("age", testing::pattern(33), false);
   EXPECT_EQ(X25519Recipient::parse(long_recipient->view()).error().code, "recipient");
-  EXPECT_EQ(X25519Recipient::parse("age1xmwwc06ly3ee5rytxm9mflaz2u56jjj36s0mypdrwsvlul66mv4q47ryeq").error().code,
-            "recipient");
-  EXPECT_EQ(X25519Recipient::parse("AGE1xmwwc06ly3ee5rytxm9mflaz2u56jjj36s0mypdrwsvlul66mv4q47ryef").error().code,
-            "recipient");
+  EXPECT_EQ(
+      X25519Recipient::parse("age1xmwwc06ly3ee5rytxm9mflaz2u56jjj36s0mypdrwsvlul66mv4q47ryeq").error().code,
+      "recipient");
+  EXPECT_EQ(
+      X25519Recipient::parse("AGE1xmwwc06ly3ee5rytxm9mflaz2u56jjj36s0mypdrwsvlul66mv4q47ryef").error().code,
+      "recipient");
 }
 
 TEST(X25519Keys, ErrorsNeverQuoteTheSecretKey) {

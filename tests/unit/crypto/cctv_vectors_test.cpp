@@ -58,9 +58,12 @@ Vector parse_vector(const std::string& text) {
 std::string expected_code(const Vector& vector) {
   const std::string expect = vector.field("expect");
   if (vector.fields.count("passphrase") != 0 && expect != "header failure") return "unsupported";
-  static const std::map<std::string, std::string> kCodes = {
-      {"success", "ok"},           {"no match", "no_identity_matched"}, {"HMAC failure", "header_mac"},
-      {"header failure", "header"}, {"payload failure", "payload"},      {"armor failure", "armor"}};
+  static const std::map<std::string, std::string> kCodes = {{"success", "ok"},
+                                                            {"no match", "no_identity_matched"},
+                                                            {"HMAC failure", "header_mac"},
+                                                            {"header failure", "header"},
+                                                            {"payload failure", "payload"},
+                                                            {"armor failure", "armor"}};
   return kCodes.at(expect);
 }
 
@@ -84,7 +87,9 @@ TEST_P(CctvVector, HasTheExpectedOutcome) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vectors, CctvVector, ::testing::ValuesIn(vector_names()),
-                         [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           return param_info.param;
+                         });
 
 TEST(CctvVectors, FilesMatchTheirPinnedHashes) {
   std::istringstream sums(read_file(kVectorDir / "SHA256SUMS"));

@@ -105,7 +105,8 @@ TEST(HeaderFormat, RejectsMalformedHeaders) {
 }
 
 TEST(HeaderFormat, KeepsUnknownStanzasVerbatim) {
-  auto parsed = parse("age-encryption.org/v1\n-> grease-&^% x y\n\n-> X25519 abc\nYWdl\n--- " + kMac43 + "\n");
+  auto parsed =
+      parse("age-encryption.org/v1\n-> grease-&^% x y\n\n-> X25519 abc\nYWdl\n--- " + kMac43 + "\n");
   ASSERT_TRUE(parsed.ok());
   ASSERT_EQ(parsed->header.stanzas.size(), 2u);
   EXPECT_EQ(parsed->header.stanzas[0].type, "grease-&^%");

@@ -28,9 +28,11 @@ TEST(Hkdf, Rfc5869TestCase1) {
 }
 
 TEST(Hkdf, Rfc5869TestCase2LongInputs) {
-  EXPECT_EQ(hkdf(range(0x60, 80), range(0x00, 80), range(0xb0, 80), 82),
-            from_hex("b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09"
-                     "da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87"));
+  EXPECT_EQ(
+      hkdf(range(0x60, 80), range(0x00, 80), range(0xb0, 80), 82),
+      from_hex(
+          "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09"
+          "da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87"));
 }
 
 TEST(Hkdf, Rfc5869TestCase3EmptySaltAndInfo) {

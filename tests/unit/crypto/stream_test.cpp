@@ -93,8 +93,8 @@ TEST(Stream, DetectsTruncationReorderingAndExtension) {
   }
   // First two chunks swapped.
   Bytes swapped(sealed);
-  std::copy(sealed.begin() + static_cast<std::ptrdiff_t>(c), sealed.begin() + static_cast<std::ptrdiff_t>(2 * c),
-            swapped.begin());
+  std::copy(sealed.begin() + static_cast<std::ptrdiff_t>(c),
+            sealed.begin() + static_cast<std::ptrdiff_t>(2 * c), swapped.begin());
   std::copy(sealed.begin(), sealed.begin() + static_cast<std::ptrdiff_t>(c),
             swapped.begin() + static_cast<std::ptrdiff_t>(c));
   EXPECT_FALSE(open(swapped).ok());
