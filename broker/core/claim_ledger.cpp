@@ -119,7 +119,11 @@ struct ClaimLedger::Impl {
   std::size_t pending_bytes = 0;     // sum of the values in `entries`
   crypto::X25519Recipient recipient;
   std::shared_ptr<Batch> open_batch = std::make_shared<Batch>();
-  bool writing = false;
+  bool writing = false;    // a leader is writing (or about to write) a batch
+  bool lingering = false;  // that leader is waiting for stragglers to join (see linger)
+  std::condition_variable joined;
+  std::size_t last_batch_size = 0;
+  std::chrono::steady_clock::duration last_write_time{};
 
   sys_seconds now() const { return std::chrono::floor<std::chrono::seconds>(options.clock()); }
 
@@ -135,8 +139,7 @@ struct ClaimLedger::Impl {
         state, at,
         claim_ledger_file::finished_json(ClaimInfo{r.id, r.project, r.created_at, r.expires_at, at, state})};
     change = Change{Change::Kind::kFinish, r.id, nullptr};
-    open_batch->changes.push_back(&change);
-    return open_batch;
+    return join(change);
   }
 
   // The pending entry of this project's token, or nullptr for every reason it cannot be used.
@@ -214,6 +217,13 @@ struct ClaimLedger::Impl {
     }
   }
 
+  // Adds a change to the open batch; wakes a leader that is waiting for stragglers.
+  std::shared_ptr<Batch> join(Change& change) {
+    open_batch->changes.push_back(&change);
+    if (lingering) joined.notify_one();
+    return open_batch;
+  }
+
   // Group commit: waits until the batch holding the caller's change is durable or has failed. Whoever
   // finds no write in progress becomes the leader and writes the open batch (which holds its own change,
   // since a batch is only closed by a leader that then writes it). The file is written outside the lock,
@@ -224,34 +234,57 @@ struct ClaimLedger::Impl {
         batch_done.wait(lock);
         continue;
       }
-      writing = true;
-      const std::shared_ptr<Batch> batch = std::exchange(open_batch, std::make_shared<Batch>());
-      bool ok = false;
-      try {
-        const auto plaintext = snapshot();
-        const crypto::X25519Recipient to = recipient;
-        lock.unlock();
-        ok = persist(plaintext, to);
-        sodium_memzero(scratch.data(), plaintext.size());
-        lock.lock();
-      } catch (const std::exception& e) {  // bad_alloc in the snapshot or the encryption
-        if (!lock.owns_lock()) lock.lock();
-        if (!scratch.empty()) sodium_memzero(scratch.data(), scratch.size());
-        spdlog::error("one-shot secret ledger: write failed: {}", e.what());
-        ok = false;
-      }
-      if (ok) {
-        for (Change* change : batch->changes) confirm(*change);
-      } else {
-        for (auto it = batch->changes.rbegin(); it != batch->changes.rend(); ++it) undo(**it);
-        if (batch->recipient_before) recipient = *batch->recipient_before;
-      }
-      batch->ok = ok;
-      batch->done = true;
-      writing = false;
-      batch_done.notify_all();
+      write_open_batch(lock);
     }
     return mine->ok;
+  }
+
+  // The leader's work (lock held on entry and exit, released for the write itself).
+  void write_open_batch(std::unique_lock<std::mutex>& lock) {
+    writing = true;
+    linger(lock);
+    const std::shared_ptr<Batch> batch = std::exchange(open_batch, std::make_shared<Batch>());
+    const auto started = std::chrono::steady_clock::now();
+    bool ok = false;
+    try {
+      const auto plaintext = snapshot();
+      const crypto::X25519Recipient to = recipient;
+      lock.unlock();
+      ok = persist(plaintext, to);
+      sodium_memzero(scratch.data(), plaintext.size());
+      lock.lock();
+    } catch (const std::exception& e) {  // bad_alloc in the snapshot or the encryption
+      if (!lock.owns_lock()) lock.lock();
+      if (!scratch.empty()) sodium_memzero(scratch.data(), scratch.size());
+      spdlog::error("one-shot secret ledger: write failed: {}", e.what());
+      ok = false;
+    }
+    last_write_time = std::chrono::steady_clock::now() - started;
+    last_batch_size = batch->changes.size();
+    if (ok) {
+      for (Change* change : batch->changes) confirm(*change);
+    } else {
+      for (auto it = batch->changes.rbegin(); it != batch->changes.rend(); ++it) undo(**it);
+      if (batch->recipient_before) recipient = *batch->recipient_before;
+    }
+    batch->ok = ok;
+    batch->done = true;
+    writing = false;
+    batch_done.notify_all();
+  }
+
+  // When the previous write carried more changes than the open batch holds, their callers are most
+  // likely on their way back with the next ones: a leader that wrote at once would write a batch of one
+  // and make all the others wait a whole write for the next. So wait a little (a quarter of the last
+  // write, at most kMaxLinger) for the batch to reach the previous size. A lone caller never waits.
+  void linger(std::unique_lock<std::mutex>& lock) {
+    constexpr auto kMaxLinger = std::chrono::microseconds(1000);
+    const std::size_t target = last_batch_size;
+    if (target <= 1 || open_batch->changes.size() >= target) return;
+    const auto wait = std::min<std::chrono::steady_clock::duration>(last_write_time / 4, kMaxLinger);
+    lingering = true;
+    joined.wait_for(lock, wait, [&] { return open_batch->changes.size() >= target; });
+    lingering = false;
   }
 };
 
@@ -345,8 +378,7 @@ Result<ClaimTicket> ClaimLedger::create(std::string_view project, crypto::Secure
   impl_->id_by_hash.emplace(hash, id);
 
   Change change{Change::Kind::kCreate, id, nullptr};
-  impl_->open_batch->changes.push_back(&change);
-  const auto batch = impl_->open_batch;
+  const auto batch = impl_->join(change);
   if (!impl_->wait_durable(lock, batch)) return not_durable("the one-shot secret");
   return ClaimTicket{std::move(id), std::move(token), expires_at};
 }
