@@ -3,8 +3,10 @@
 // naming the failure class and never quote a key or plaintext.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "broker/cli/args.hpp"
@@ -198,9 +200,16 @@ int run_decrypt(CommandArgs args) {
   if (auto done = parse_or_exit("decrypt", args, kSpecs, kDecryptUsage, 1, parsed)) return *done;
   if (!parsed.has("identity")) return usage_error("decrypt", "at least one -i is required", kDecryptUsage);
 
-  auto identities = load_identities(parsed.all("identity"));
+  const std::string input = parsed.positionals.empty() ? "-" : parsed.positionals.front();
+  const auto identity_paths = parsed.all("identity");
+  if (is_stdio(input) && std::any_of(identity_paths.begin(), identity_paths.end(),
+                                     [](const std::string& path) { return is_stdio(path); })) {
+    return usage_error("decrypt", "standard input cannot hold both an identity file and the ciphertext",
+                       kDecryptUsage);
+  }
+  auto identities = load_identities(identity_paths);
   if (!identities) return failure("decrypt", identities.error());
-  auto ciphertext = read_bytes(parsed.positionals.empty() ? "-" : parsed.positionals.front());
+  auto ciphertext = read_bytes(input);
   if (!ciphertext) return failure("decrypt", ciphertext.error());
   auto plaintext = crypto::decrypt(ciphertext->span(), *identities);
   if (!plaintext) return failure("decrypt", plaintext.error());
