@@ -4,7 +4,9 @@
 // Error codes returned by this layer name the failure class:
 //   "armor"               the ASCII armor is malformed
 //   "header"              the header is malformed or uses something the spec forbids
-//   "unsupported"         a recipient type we recognise but refuse (scrypt, post-quantum hybrids)
+//   "unsupported"         a recipient type we recognise but refuse: a (lone, as the spec demands)
+//                         scrypt stanza, or a file whose only recipients are post-quantum hybrids
+//                         (mlkem768x25519); next to an X25519 stanza a hybrid one is skipped as unknown
 //   "no_identity_matched" no identity could unwrap the file key
 //   "header_mac"          the header MAC does not verify
 //   "payload"             the payload is truncated, tampered with, or malformed
