@@ -260,6 +260,9 @@ if ((daemon_ok)); then  # informational: RSS while 100 idle project connections 
   idle_pid=
 fi
 
+audit_lines=n/a
+((daemon_ok)) && audit_lines=$(wc -l <"$sandbox/log/audit.log" 2>/dev/null || echo 0)
+
 # ---------------------------------------------------------------- binary size
 strip_size() { cp "$1" "$work/stripped" && strip "$work/stripped" && stat -c %s "$work/stripped"; }
 size_d=nan
@@ -313,7 +316,8 @@ rows=(
 echo
 echo "remo-broker vs reference (dev/bench/epoll_line_server: 1 thread, level-triggered epoll, fixed reply)"
 echo "$(nproc) CPUs, $(uname -r), build $build_dir ($build_type), medians of $rounds interleaved rounds"
-echo "(start to READY: $ready_runs runs each, daemon via ${ready_via:-n/a}; push-creds: 3 x $pushes pushes of $bundle_bytes bytes, reference = same line to the echo server)"
+echo "(start to READY: $ready_runs runs each, daemon via ${ready_via:-n/a}; push-creds: 3 x $pushes pushes of $bundle_bytes bytes,"
+echo " reference = the same line to the echo server; daemon audit.log lines after the run: $audit_lines)"
 {
   echo "metric|remo-broker|reference|ratio|target|verdict"
   echo "---|---|---|---|---|---"
