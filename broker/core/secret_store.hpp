@@ -1,10 +1,11 @@
-// SecretStore: the live secret set, swapped atomically. Readers take a snapshot (shared_ptr) and never
-// wait for a writer; a get sees the old set or the new one, never a mix.
+// SecretStore: the live secret set, swapped atomically. Readers take a snapshot (shared_ptr) and keep it
+// for as long as they need; a get sees the old set or the new one, never a mix. Neither side ever waits
+// for more than a pointer copy, and no set is built or freed while the lock is held.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "broker/core/secret_set.hpp"
@@ -19,12 +20,18 @@ class SecretStore {
   };
 
   SecretStore();
-  std::shared_ptr<const Snapshot> snapshot() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Snapshot> snapshot() const;
   void replace(SecretSet secrets, std::chrono::system_clock::time_point loaded_at);
   void clear();
 
  private:
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  void install(std::shared_ptr<const Snapshot> next);
+
+  // A mutex rather than std::atomic<std::shared_ptr>: libstdc++ 12's implementation releases its internal
+  // lock with relaxed ordering after load(), a data race ThreadSanitizer reports (and the memory model
+  // agrees with). The critical sections are a refcount increment and a pointer swap.
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Snapshot> current_;
 };
 
 }  // namespace remo::core
