@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <utility>
@@ -59,18 +60,21 @@ asio::awaitable<bool> flush(Connection& connection, ReplyBuffer& out, const Sess
   co_return !error;
 }
 
-// Closes the connection once its deadline passes. The session moves the deadline on every read and write.
-asio::awaitable<void> watch_idle(std::shared_ptr<Connection> connection) {
+// Closes the connection once its deadline passes without the session moving it (every read and write
+// moves it on). The deadline only ever moves later, so one timer wait per idle period is enough; while the
+// control plane is answering (busy), the connection is not idle.
+asio::awaitable<void> watch_idle(std::shared_ptr<Connection> connection, Clock::duration idle_timeout) {
   while (!connection->finished) {
     connection->idle_timer.expires_at(connection->deadline);
     co_await connection->idle_timer.async_wait(kUseTuple);
     if (connection->finished) co_return;
-    if (Clock::now() >= connection->deadline) {
-      spdlog::debug("closing an idle connection");
-      asio::error_code ignored;
-      connection->socket.close(ignored);
-      co_return;
-    }
+    const auto now = Clock::now();
+    if (connection->busy) connection->deadline = std::max(connection->deadline, now + idle_timeout);
+    if (now < connection->deadline) continue;
+    spdlog::debug("closing an idle connection");
+    asio::error_code ignored;
+    connection->socket.close(ignored);
+    co_return;
   }
 }
 
@@ -126,19 +130,21 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
     co_await flush(conn, out, limits);
     co_return;
   }
-  asio::co_spawn(conn.socket.get_executor(), watch_idle(connection), asio::detached);
+  conn.deadline = Clock::now() + limits.idle_timeout;
+  asio::co_spawn(conn.socket.get_executor(), watch_idle(connection, limits.idle_timeout), asio::detached);
 
   LineBuffer lines(limits.line_limit);
   for (;;) {
     for (bool more = true; more;) {
       if (handler_executor) {
-        conn.deadline = Clock::time_point::max();  // the control plane may take a while: not idleness
+        conn.busy = true;  // the control plane may take a while: that is not idleness
         more = co_await asio::co_spawn(
             *handler_executor,
             [&]() -> asio::awaitable<bool> {
               co_return answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
             },
             asio::use_awaitable);
+        conn.busy = false;
       } else {
         more = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
       }

@@ -44,10 +44,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   UnixSocket socket;
   asio::steady_timer idle_timer;
-  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  bool reading = false;   // a read is pending: drain() cancels it
-  bool draining = false;  // read no more
-  bool finished = false;  // the session has ended
+  std::chrono::steady_clock::time_point deadline;  // the idle watchdog closes the connection then
+  bool busy = false;                               // the endpoint is answering on another executor: not idle
+  bool reading = false;                            // a read is pending: drain() cancels it
+  bool draining = false;                           // read no more
+  bool finished = false;                           // the session has ended
 };
 
 // Serves one connection until the client leaves, breaks the line limit, idles out or is drained/cut.

@@ -64,15 +64,15 @@ BoundSocketFile::~BoundSocketFile() {
 }
 
 BoundSocketFile::BoundSocketFile(BoundSocketFile&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
-      path_(std::move(other.path_)),
-      device_(other.device_),
-      inode_(other.inode_) {}
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)), identity_(other.identity_) {}
 
 void BoundSocketFile::remove_file() const noexcept {
   struct stat info {};
   if (::lstat(path_.c_str(), &info) != 0) return;
-  if (!S_ISSOCK(info.st_mode) || info.st_dev != device_ || info.st_ino != inode_) return;
+  if (!S_ISSOCK(info.st_mode) || info.st_dev != identity_.st_dev || info.st_ino != identity_.st_ino ||
+      info.st_ctim.tv_sec != identity_.st_ctim.tv_sec || info.st_ctim.tv_nsec != identity_.st_ctim.tv_nsec) {
+    return;
+  }
   ::unlink(path_.c_str());
 }
 
@@ -84,7 +84,7 @@ Result<BoundSocketFile> bind_socket_file(const SocketFileOptions& options) {
 
   const int raw_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (raw_fd < 0) return socket_error(path, "socket(): " + errno_text());
-  BoundSocketFile owner(raw_fd, path, 0, 0);  // closes the socket on every early return
+  BoundSocketFile owner(raw_fd, path, {});  // closes the socket on every early return
   // The file appears with mode 0777 & ~umask (0700 under the daemon's umask 077): never wider than meant.
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
   if (::bind(raw_fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) != 0) {
@@ -101,7 +101,7 @@ Result<BoundSocketFile> bind_socket_file(const SocketFileOptions& options) {
   if (::listen(raw_fd, options.backlog) != 0) return fail_and_unlink("listen(): " + errno_text());
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) return fail_and_unlink("lstat(): " + errno_text());
-  return BoundSocketFile(owner.release(), path, info.st_dev, info.st_ino);
+  return BoundSocketFile(owner.release(), path, info);
 }
 
 }  // namespace remo::server

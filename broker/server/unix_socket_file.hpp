@@ -2,6 +2,7 @@
 // left by a crash (never a live one, never anything that is not a socket), and remove only our own file.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -21,8 +22,9 @@ struct SocketFileOptions {
 
 class BoundSocketFile {
  public:
-  BoundSocketFile(int fd, std::filesystem::path path, dev_t device, ino_t inode) noexcept
-      : fd_(fd), path_(std::move(path)), device_(device), inode_(inode) {}
+  // identity: the file's lstat() right after it was bound and set up.
+  BoundSocketFile(int fd, std::filesystem::path path, const struct stat& identity) noexcept
+      : fd_(fd), path_(std::move(path)), identity_(identity) {}
   ~BoundSocketFile();
   BoundSocketFile(BoundSocketFile&& other) noexcept;
   BoundSocketFile& operator=(BoundSocketFile&&) = delete;
@@ -34,15 +36,14 @@ class BoundSocketFile {
   int release() noexcept { return std::exchange(fd_, -1); }
   const std::filesystem::path& path() const noexcept { return path_; }
 
-  // Unlinks the socket file if the path still names the file bound here: after a restart a newer broker
-  // may already own the path.
+  // Unlinks the socket file if the path still names the file bound here (same device, inode and change
+  // time: inode numbers are reused at once): after a restart a newer broker may already own the path.
   void remove_file() const noexcept;
 
  private:
   int fd_;
   std::filesystem::path path_;
-  dev_t device_;
-  ino_t inode_;
+  struct stat identity_;
 };
 
 // Errors: internal_error naming the path and the reason (too long, not a socket, in use by a live

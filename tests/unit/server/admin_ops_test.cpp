@@ -1,0 +1,343 @@
+#include "broker/server/admin_ops.hpp"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "broker/core/registrations.hpp"
+#include "broker/core/state_file.hpp"
+#include "temp_dir.hpp"
+
+namespace remo::server {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::string_view kCanary = "CANARY-7c1e9a54d2b8-do-not-leak";
+
+// Stands in for the asio listeners: records what the registry asks of its sockets.
+struct FakeSocket : ProjectSocket {
+  void start() override { ++started; }
+  void drain() override { ++drained; }
+  void close() override { ++closed; }
+  int started = 0;
+  int drained = 0;
+  int closed = 0;
+};
+
+struct FakeSockets : ProjectSocketFactory {
+  Result<std::shared_ptr<ProjectSocket>> bind(const core::Registration& registration,
+                                              const fs::path& socket_path,
+                                              std::shared_ptr<const ProjectState> state) override {
+    if (fail_next) {
+      fail_next = false;
+      return Error{"internal_error", "socket " + socket_path.string() + ": cannot give it to group 5: EPERM"};
+    }
+    auto socket = std::make_shared<FakeSocket>();
+    bound.push_back({registration, socket_path, std::move(state), socket});
+    return std::shared_ptr<ProjectSocket>(socket);
+  }
+  struct Bound {
+    core::Registration registration;
+    fs::path socket_path;
+    std::shared_ptr<const ProjectState> state;
+    std::shared_ptr<FakeSocket> socket;
+  };
+  std::vector<Bound> bound;
+  bool fail_next = false;
+};
+
+std::string base64(const std::vector<std::uint8_t>& bytes) {
+  std::string text(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(text.data(), text.size(), bytes.data(), bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  text.pop_back();
+  return text;
+}
+
+std::vector<std::uint8_t> encrypt_to(const crypto::X25519Recipient& recipient, std::string_view plaintext) {
+  const std::vector<crypto::X25519Recipient> recipients{recipient};
+  auto ciphertext = crypto::encrypt(
+      std::span(reinterpret_cast<const std::uint8_t*>(plaintext.data()), plaintext.size()), recipients);
+  EXPECT_TRUE(ciphertext.ok());
+  return *ciphertext;
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class AdminOpsTest : public ::testing::Test {
+ protected:
+  AdminOpsTest()
+      : audit_({dir_ / "audit.log"}),
+        registry_(dir_ / "run", dir_ / "state" / "registrations.json", sockets_),
+        ops_(broker_, registry_, audit_) {
+    fs::create_directories(dir_ / "run");
+    fs::create_directories(dir_ / "state");
+    broker_.identities.push_back(crypto::X25519Identity::generate());
+    broker_.recipient = broker_.identities[0].recipient().encode();
+    broker_.decryption_key_source = "sandbox";
+    broker_.secrets_file = dir_ / "state" / "secrets.enc";
+    broker_.broker_uid = 1000;
+  }
+
+  Json call(const Json& request) {
+    const std::string line = request.dump();
+    ReplyBuffer out;
+    ops_.handle(line, {99, 0, 0}, out);
+    EXPECT_EQ(out.find('\n'), out.size() - 1) << "exactly one reply line";
+    replies_ += std::string(out.data(), out.size());
+    return Json::parse(std::string(out.data(), out.size() - 1));
+  }
+
+  Json push(std::string_view bundle) {
+    return call({{"op", "push-creds"},
+                 {"ciphertext_b64", base64(encrypt_to(broker_.identities[0].recipient(), bundle))}});
+  }
+
+  fs::path make_project(const std::string& name, const std::string& allow = R"("GITHUB_TOKEN")") {
+    const fs::path project = dir_ / "projects" / name;
+    fs::create_directories(project / ".devcontainer");
+    std::ofstream(project / ".devcontainer" / "remo-broker.toml")
+        << "schema_version = 1\n[project]\nname = \"" << name << "\"\n[allowlist]\nsecrets = [" << allow
+        << "]\n";
+    return project;
+  }
+
+  std::vector<nlohmann::json> audit_lines() {
+    audit_.flush();
+    std::vector<nlohmann::json> lines;
+    std::istringstream text(read_text(dir_ / "audit.log"));
+    for (std::string line; std::getline(text, line);) lines.push_back(nlohmann::json::parse(line));
+    return lines;
+  }
+
+  std::string secret(std::string_view name) {
+    const auto snapshot = broker_.store.snapshot();
+    const core::SecretValue* value = snapshot->secrets->find(name);
+    return value == nullptr ? "<absent>" : std::string(value->bytes.view());
+  }
+
+  test_support::TempDir dir_;
+  core::AuditLog audit_;
+  BrokerState broker_;
+  FakeSockets sockets_;
+  ProjectRegistry registry_;
+  AdminOps ops_;
+  std::string replies_;  // every reply line, for canary checks
+};
+
+TEST_F(AdminOpsTest, StatusDescribesAFreshBroker) {
+  const Json status = call({{"op", "status"}, {"id", "s"}});
+  EXPECT_EQ(status["ok"], true);
+  EXPECT_EQ(status["id"], "s");
+  EXPECT_EQ(status["broker_version"], REMO_BROKER_VERSION);
+  EXPECT_EQ(status["protocol_version"], 2);
+  EXPECT_TRUE(status["uptime_seconds"].is_number_integer());
+  EXPECT_TRUE(status["secrets_loaded_at"].is_null());
+  EXPECT_EQ(status["secret_count"], 0);
+  EXPECT_EQ(status["recipient"], broker_.recipient);
+  EXPECT_EQ(status["decryption_key_source"], "sandbox");
+  EXPECT_EQ(status["projects"], Json::array());
+  EXPECT_TRUE(status["last_error"].is_null());
+  EXPECT_EQ(call({{"op", "get-public-key"}}), (Json{{"ok", true}, {"recipient", broker_.recipient}}));
+}
+
+TEST_F(AdminOpsTest, APushIsDecryptedStoredAsCiphertextAndSwappedIn) {
+  const Json reply = push("GITHUB_TOKEN = \"" + std::string(kCanary) + "\"\nOTHER = \"o\"\n");
+  ASSERT_EQ(reply["ok"], true) << reply;
+  EXPECT_EQ(reply["secret_count"], 2);
+  EXPECT_TRUE(reply["loaded_at"].get<std::string>().ends_with("Z"));
+  EXPECT_EQ(secret("GITHUB_TOKEN"), kCanary);
+  ASSERT_TRUE(fs::exists(broker_.secrets_file));
+  EXPECT_EQ(read_text(broker_.secrets_file).find(kCanary), std::string::npos);
+  EXPECT_EQ(fs::status(broker_.secrets_file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  const Json status = call({{"op", "status"}});
+  EXPECT_EQ(status["secret_count"], 2);
+  EXPECT_EQ(status["secrets_loaded_at"], reply["loaded_at"]);
+
+  const auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0]["event"], "creds.push");
+  EXPECT_EQ(lines[0]["outcome"], "ok");
+  EXPECT_EQ(lines[0]["secret_count"], 2);
+  EXPECT_EQ(lines[0]["ciphertext_sha256"].get<std::string>().size(), 64U);
+  EXPECT_EQ(read_text(dir_ / "audit.log").find(kCanary), std::string::npos);
+  EXPECT_EQ(replies_.find(kCanary), std::string::npos);
+}
+
+TEST_F(AdminOpsTest, ABadPushChangesNothing) {
+  ASSERT_EQ(push("GITHUB_TOKEN = \"first\"\n")["ok"], true);
+  const std::string stored = read_text(broker_.secrets_file);
+
+  EXPECT_EQ(call({{"op", "push-creds"}, {"ciphertext_b64", "not base64!"}})["code"], "protocol_error");
+  EXPECT_EQ(call({{"op", "push-creds"}})["code"], "protocol_error");
+
+  const Json not_an_age_file = call({{"op", "push-creds"}, {"ciphertext_b64", "bm90IGFuIGFnZSBmaWxl"}});
+  EXPECT_EQ(not_an_age_file["code"], "decrypt_failed");
+
+  const auto stranger = crypto::X25519Identity::generate();
+  const Json wrong_key =
+      call({{"op", "push-creds"},
+            {"ciphertext_b64",
+             base64(encrypt_to(stranger.recipient(), "A = \"" + std::string(kCanary) + "\"\n"))}});
+  EXPECT_EQ(wrong_key["code"], "decrypt_failed");
+  EXPECT_NE(wrong_key["message"].get<std::string>().find("no_identity_matched"), std::string::npos);
+
+  const Json invalid = push("bad-name = \"" + std::string(kCanary) + "\"\n");
+  EXPECT_EQ(invalid["code"], "invalid_payload");
+
+  EXPECT_EQ(secret("GITHUB_TOKEN"), "first");
+  EXPECT_EQ(read_text(broker_.secrets_file), stored);
+  EXPECT_EQ(replies_.find(kCanary), std::string::npos);
+  const auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), 4U) << "the first push and three that failed after decoding";
+  EXPECT_EQ(lines[1]["outcome"], "decrypt_failed");
+  EXPECT_EQ(lines[3]["outcome"], "invalid_payload");
+  EXPECT_EQ(read_text(dir_ / "audit.log").find(kCanary), std::string::npos);
+}
+
+TEST_F(AdminOpsTest, ClearWipesMemoryAndRemovesTheBundleFile) {
+  ASSERT_EQ(push("GITHUB_TOKEN = \"x\"\n")["ok"], true);
+  EXPECT_EQ(call({{"op", "clear-creds"}}), (Json{{"ok", true}}));
+  EXPECT_EQ(secret("GITHUB_TOKEN"), "<absent>");
+  EXPECT_FALSE(fs::exists(broker_.secrets_file));
+  const Json status = call({{"op", "status"}});
+  EXPECT_TRUE(status["secrets_loaded_at"].is_null());
+  EXPECT_EQ(status["secret_count"], 0);
+  EXPECT_EQ(audit_lines().back()["event"], "creds.clear");
+}
+
+TEST_F(AdminOpsTest, RegisterBindsPersistsAndStartsTheProjectSocket) {
+  const fs::path project = make_project("myrepo");
+  const Json reply = call({{"op", "register"},
+                           {"name", "myrepo"},
+                           {"project_path", project.string() + "/"},
+                           {"uids", {1000, 1001}},
+                           {"gid", 100}});
+  ASSERT_EQ(reply["ok"], true) << reply;
+  EXPECT_EQ(reply["socket_path"], (dir_ / "run" / "myrepo.sock").string());
+  ASSERT_EQ(sockets_.bound.size(), 1U);
+  EXPECT_EQ(sockets_.bound[0].registration.gid, 100U);
+  EXPECT_EQ(sockets_.bound[0].registration.uids, (std::vector<uid_t>{1000, 1001}));
+  EXPECT_EQ(sockets_.bound[0].socket->started, 1);
+  EXPECT_EQ(sockets_.bound[0].state->policy()->allowlist, (std::vector<std::string>{"GITHUB_TOKEN"}));
+
+  const auto saved = core::load_registrations(dir_ / "state" / "registrations.json");
+  ASSERT_TRUE(saved.ok());
+  ASSERT_EQ(saved->size(), 1U);
+  EXPECT_EQ((*saved)[0].project_path, project);
+
+  const Json status = call({{"op", "status"}});
+  EXPECT_EQ(status["projects"],
+            Json::parse(R"([{"name":"myrepo","socket_path":")" + (dir_ / "run" / "myrepo.sock").string() +
+                        R"(","allowlist_size":1}])"));
+  EXPECT_EQ(audit_lines().back()["event"], "project.register");
+}
+
+TEST_F(AdminOpsTest, RegisterRefusesWhatItCannotServe) {
+  const fs::path project = make_project("myrepo");
+  ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
+  EXPECT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["code"],
+            "project_exists");
+  fs::create_directories(dir_ / "projects" / "bare");
+  EXPECT_EQ(call({{"op", "register"},
+                  {"name", "bare"},
+                  {"project_path", (dir_ / "projects" / "bare").string()}})["code"],
+            "manifest_not_found");
+  const fs::path other = make_project("other");
+  EXPECT_EQ(call({{"op", "register"}, {"name", "mismatch"}, {"project_path", other.string()}})["code"],
+            "manifest_invalid");
+  EXPECT_EQ(call({{"op", "register"}, {"name", "Bad Name"}, {"project_path", other.string()}})["code"],
+            "protocol_error");
+  EXPECT_EQ(call({{"op", "register"}, {"name", "other"}, {"project_path", "projects/other"}})["code"],
+            "protocol_error");
+  EXPECT_EQ(
+      call(
+          {{"op", "register"}, {"name", "other"}, {"project_path", other.string()}, {"uid", {1000}}})["code"],
+      "protocol_error");
+  EXPECT_EQ(sockets_.bound.size(), 1U);
+}
+
+TEST_F(AdminOpsTest, ASocketThatCannotBeBoundLeavesNothingRegistered) {
+  const fs::path project = make_project("myrepo");
+  sockets_.fail_next = true;
+  const Json reply =
+      call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}, {"gid", 5}});
+  EXPECT_EQ(reply["code"], "internal_error");
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "registrations.json"));
+  EXPECT_EQ(call({{"op", "status"}})["projects"], Json::array());
+  EXPECT_EQ(audit_lines().back()["outcome"], "internal_error");
+}
+
+TEST_F(AdminOpsTest, UnregisterClosesTheSocketAndForgetsTheProject) {
+  const fs::path project = make_project("myrepo");
+  ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
+  EXPECT_EQ(call({{"op", "unregister"}, {"name", "myrepo"}}), (Json{{"ok", true}}));
+  EXPECT_EQ(sockets_.bound[0].socket->closed, 1);
+  EXPECT_TRUE(core::load_registrations(dir_ / "state" / "registrations.json")->empty());
+  EXPECT_EQ(call({{"op", "unregister"}, {"name", "myrepo"}})["code"], "project_unknown");
+  EXPECT_EQ(call({{"op", "reload"}, {"name", "myrepo"}})["code"], "project_unknown");
+}
+
+TEST_F(AdminOpsTest, ReloadSwapsTheAllowlistAndKeepsTheOldOneOnError) {
+  const fs::path project = make_project("myrepo");
+  ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
+  make_project("myrepo", R"("GITHUB_TOKEN", "NPM_TOKEN")");
+  EXPECT_EQ(call({{"op", "reload"}, {"name", "myrepo"}}),
+            (Json{{"ok", true}, {"allowlist", {"GITHUB_TOKEN", "NPM_TOKEN"}}}));
+  EXPECT_EQ(sockets_.bound[0].state->policy()->allowlist.size(), 2U);
+  EXPECT_EQ(sockets_.bound.size(), 1U) << "the socket stays up";
+
+  std::ofstream(project / ".devcontainer" / "remo-broker.toml") << "schema_version = 1\nsurprise = true\n";
+  const Json failed = call({{"op", "reload"}, {"name", "myrepo"}});
+  EXPECT_EQ(failed["code"], "manifest_invalid");
+  EXPECT_EQ(sockets_.bound[0].state->policy()->allowlist.size(), 2U);
+}
+
+TEST_F(AdminOpsTest, RestoreKeepsProjectsWhoseManifestBrokeAndReportsThem) {
+  const fs::path good = make_project("good");
+  const fs::path broken = make_project("broken");
+  ASSERT_TRUE(
+      core::save_registrations(dir_ / "state" / "registrations.json",
+                               {{"good", good, {}, std::nullopt}, {"broken", broken, {}, std::nullopt}})
+          .ok());
+  fs::remove(broken / ".devcontainer" / "remo-broker.toml");
+  registry_.restore();
+  const Json projects = call({{"op", "status"}})["projects"];
+  ASSERT_EQ(projects.size(), 2U);
+  EXPECT_EQ(projects[0]["name"], "broken");
+  EXPECT_EQ(projects[0]["allowlist_size"], 0);
+  EXPECT_TRUE(projects[0]["error"].is_string());
+  EXPECT_EQ(projects[1]["name"], "good");
+  EXPECT_FALSE(projects[1].contains("error"));
+}
+
+TEST_F(AdminOpsTest, OnlyRootAndTheBrokersUidAreAdmitted) {
+  EXPECT_TRUE(ops_.admit({1, 0, 0}));
+  EXPECT_TRUE(ops_.admit({1, 1000, 1000}));
+  EXPECT_FALSE(ops_.admit({1, 1001, 1001}));
+  const auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0]["event"], "peer.rejected");
+  EXPECT_EQ(lines[0]["socket"], "admin");
+}
+
+TEST_F(AdminOpsTest, LaterIssueAndUnknownOpsAreProtocolErrors) {
+  EXPECT_EQ(call({{"op", "rotate-bootstrap"}})["message"],
+            "op 'rotate-bootstrap' is not implemented by this broker version yet");
+  EXPECT_EQ(call({{"op", "frobnicate"}})["message"], "unknown op 'frobnicate'");
+  EXPECT_EQ(call({{"op", "status"}, {"verbose", true}})["code"], "protocol_error");
+}
+
+}  // namespace
+}  // namespace remo::server

@@ -1,0 +1,180 @@
+// The daemon's configuration. broker/daemon/*.cpp is linked into the remo-broker executable only, so the
+// one translation unit under test is compiled in here.
+#include "broker/daemon/config.cpp"  // NOLINT(bugprone-suspicious-include)
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "temp_dir.hpp"
+
+namespace remo::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DaemonConfigTest : public ::testing::Test {
+ protected:
+  DaemonConfigTest() {
+    environment_.getenv = [this](const char* name) -> std::optional<std::string> {
+      const auto found = variables_.find(name);
+      return found == variables_.end() ? std::nullopt : std::optional<std::string>(found->second);
+    };
+    environment_.default_config_file = dir_ / "etc-config.toml";  // absent unless a test writes it
+    environment_.cores = 3;
+  }
+
+  Result<CommandLine> parse(std::vector<std::string> args) {
+    arg_storage_ = std::move(args);
+    std::vector<std::string_view> views(arg_storage_.begin(), arg_storage_.end());
+    return parse_command_line(views, environment_);
+  }
+
+  DaemonConfig run_config(std::vector<std::string> args) {
+    auto parsed = parse(std::move(args));
+    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+    EXPECT_EQ(parsed->action, Action::kRun);
+    return parsed->config;
+  }
+
+  void write(const fs::path& file, std::string_view text) { std::ofstream(file) << text; }
+
+  server::test_support::TempDir dir_;
+  std::map<std::string, std::string, std::less<>> variables_;
+  Environment environment_;
+  std::vector<std::string> arg_storage_;
+};
+
+TEST_F(DaemonConfigTest, SandboxKeepsEverythingUnderOneDirectory) {
+  const fs::path sandbox = dir_ / "sb";
+  const DaemonConfig config = run_config({"--sandbox", sandbox.string()});
+  EXPECT_EQ(config.bootstrap_key, sandbox / "credentials" / "bootstrap-key");
+  EXPECT_EQ(config.decryption_key_source, "sandbox");
+  EXPECT_EQ(config.socket_dir, sandbox / "run");
+  EXPECT_EQ(config.state_dir, sandbox / "state");
+  EXPECT_EQ(config.audit_log, sandbox / "log" / "audit.log");
+  EXPECT_EQ(config.threads, 3U);
+  EXPECT_EQ(config.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(config.max_connections, 4096U);
+}
+
+TEST_F(DaemonConfigTest, OutsideASandboxTheSystemPathsAndCredentialsDirectoryApply) {
+  variables_["CREDENTIALS_DIRECTORY"] = "/run/credentials/remo-broker.service";
+  const DaemonConfig config = run_config({});
+  EXPECT_EQ(config.bootstrap_key, "/run/credentials/remo-broker.service/bootstrap-key");
+  EXPECT_EQ(config.decryption_key_source, "credentials-directory");
+  EXPECT_EQ(config.socket_dir, "/run/remo-broker");
+  EXPECT_EQ(config.state_dir, "/var/lib/remo-broker");
+  EXPECT_EQ(config.audit_log, "/var/log/remo-broker/audit.log");
+}
+
+TEST_F(DaemonConfigTest, WithoutAnyKeyLocationItRefusesToStart) {
+  const auto parsed = parse({});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().code, "config");
+  EXPECT_NE(parsed.error().message.find("CREDENTIALS_DIRECTORY"), std::string::npos);
+}
+
+TEST_F(DaemonConfigTest, PathFlagsOverrideTheSandboxLayout) {
+  const DaemonConfig config =
+      run_config({"--sandbox=" + (dir_ / "sb").string(), "--bootstrap-key", "/k/key", "--socket-dir", "/s",
+                  "--state-dir=/st", "--audit-log", "/a/audit.log"});
+  EXPECT_EQ(config.bootstrap_key, "/k/key");
+  EXPECT_EQ(config.decryption_key_source, "flag");
+  EXPECT_EQ(config.socket_dir, "/s");
+  EXPECT_EQ(config.state_dir, "/st");
+  EXPECT_EQ(config.audit_log, "/a/audit.log");
+}
+
+TEST_F(DaemonConfigTest, NumbersAreCheckedAndApplied) {
+  const DaemonConfig config = run_config({"--sandbox", "/sb", "--threads", "2", "--idle-timeout", "5",
+                                          "--max-connections=10", "--log-level", "debug"});
+  EXPECT_EQ(config.threads, 2U);
+  EXPECT_EQ(config.idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config.max_connections, 10U);
+  EXPECT_EQ(config.log_level, "debug");
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{{"--threads", "0"},
+                                                                                   {"--threads", "two"},
+                                                                                   {"--threads", "4x"},
+                                                                                   {"--idle-timeout", "-1"},
+                                                                                   {"--max-connections", ""},
+                                                                                   {"--log-level", "loud"},
+                                                                                   {"--threads"}}) {
+    auto args = bad;
+    args.insert(args.begin(), {"--sandbox", "/sb"});
+    const auto parsed = parse(args);
+    ASSERT_FALSE(parsed.ok()) << bad[0];
+    EXPECT_EQ(parsed.error().code, "usage") << bad[0];
+  }
+}
+
+TEST_F(DaemonConfigTest, UnknownFlagsAndArgumentsAreUsageErrors) {
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"--sandbox", "/sb", "--frobnicate"},
+                                             {"--sandbox", "/sb", "stray"},
+                                             {"-x"},
+                                             {"--socket_dir", "/s"}}) {
+    const auto parsed = parse(bad);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, "usage");
+    EXPECT_NE(parsed.error().message.find("see --help"), std::string::npos) << parsed.error().message;
+  }
+}
+
+TEST_F(DaemonConfigTest, HelpAndVersionNeedNothingElse) {
+  EXPECT_EQ(parse({"--help"})->action, Action::kHelp);
+  EXPECT_EQ(parse({"--version"})->action, Action::kVersion);
+  EXPECT_NE(usage_text().find("--sandbox DIR"), std::string::npos);
+}
+
+TEST_F(DaemonConfigTest, TheConfigFileSetsValuesAndFlagsOverrideIt) {
+  write(dir_ / "config.toml",
+        "socket_dir = \"/cfg/run\"\nstate_dir = \"/cfg/state\"\nbootstrap_key = \"/cfg/key\"\nthreads = 4\n"
+        "idle_timeout_seconds = 30\nmax_connections = 100\nlog_level = \"warn\"\n");
+  const DaemonConfig config = run_config({"--config", (dir_ / "config.toml").string(), "--threads", "1"});
+  EXPECT_EQ(config.socket_dir, "/cfg/run");
+  EXPECT_EQ(config.state_dir, "/cfg/state");
+  EXPECT_EQ(config.bootstrap_key, "/cfg/key");
+  EXPECT_EQ(config.decryption_key_source, "config");
+  EXPECT_EQ(config.audit_log, "/var/log/remo-broker/audit.log");
+  EXPECT_EQ(config.threads, 1U);
+  EXPECT_EQ(config.idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(config.max_connections, 100U);
+  EXPECT_EQ(config.log_level, "warn");
+  EXPECT_EQ(config.config_file, dir_ / "config.toml");
+}
+
+TEST_F(DaemonConfigTest, TheSystemConfigFileIsReadWhenPresentButNotInASandbox) {
+  variables_["CREDENTIALS_DIRECTORY"] = "/creds";
+  write(environment_.default_config_file, "socket_dir = \"/etc-said/run\"\n");
+  EXPECT_EQ(run_config({}).socket_dir, "/etc-said/run");
+  EXPECT_EQ(run_config({"--sandbox", "/sb"}).socket_dir, "/sb/run");
+}
+
+TEST_F(DaemonConfigTest, TheConfigFileIsStrict) {
+  for (const std::string& text : {std::string("sockets_dir = \"/x\"\n"), std::string("threads = \"4\"\n"),
+                                  std::string("threads = 0\n"), std::string("[daemon]\nthreads = 1\n"),
+                                  std::string("log_level = \"loud\"\n"), std::string("socket_dir = \n")}) {
+    write(dir_ / "config.toml", text);
+    const auto parsed = parse({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()});
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.error().message.find((dir_ / "config.toml").string()), std::string::npos) << text;
+  }
+  write(dir_ / "config.toml", "sockets_dir = \"/x\"\n");
+  EXPECT_NE(parse({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()})
+                .error()
+                .message.find("unknown key 'sockets_dir'"),
+            std::string::npos);
+}
+
+TEST_F(DaemonConfigTest, AnExplicitConfigFileMustExist) {
+  const auto parsed = parse({"--sandbox", "/sb", "--config", (dir_ / "nope.toml").string()});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().code, "config");
+}
+
+}  // namespace
+}  // namespace remo::daemon

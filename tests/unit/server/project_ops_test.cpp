@@ -1,0 +1,157 @@
+#include "broker/server/project_ops.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "temp_dir.hpp"
+
+namespace remo::server {
+namespace {
+
+constexpr std::string_view kCanary = "CANARY-7c1e9a54d2b8-do-not-leak";
+
+class ProjectOpsTest : public ::testing::Test {
+ protected:
+  ProjectOpsTest() : audit_({dir_ / "audit.log"}) {
+    auto secrets =
+        core::SecretSet::parse_bundle("GITHUB_TOKEN = \"" + std::string(kCanary) +
+                                      "\"\nOTHER = \"other\"\nBYTES = { value_b64 = \"AAEC/w==\" }\n");
+    EXPECT_TRUE(secrets.ok());
+    store_.replace(std::move(*secrets), std::chrono::system_clock::now());
+    project_ = std::make_shared<ProjectState>(
+        "myrepo", ProjectPolicy{{"GITHUB_TOKEN", "BYTES", "ABSENT"}, 120, std::nullopt});
+  }
+
+  Json call(ProjectOps& ops, std::string_view line, PeerCredentials peer = {10, 1000, 1000}) {
+    ReplyBuffer out;
+    ops.handle(line, peer, out);
+    EXPECT_EQ(out.back(), '\n');
+    EXPECT_EQ(out.find('\n'), out.size() - 1) << "exactly one reply line";
+    return Json::parse(std::string(out.data(), out.size() - 1));
+  }
+
+  std::vector<nlohmann::json> audit_lines() {
+    audit_.flush();
+    std::ifstream file(dir_ / "audit.log");
+    std::vector<nlohmann::json> lines;
+    for (std::string line; std::getline(file, line);) lines.push_back(nlohmann::json::parse(line));
+    return lines;
+  }
+
+  std::string audit_text() {
+    audit_.flush();
+    std::ifstream file(dir_ / "audit.log");
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+  }
+
+  test_support::TempDir dir_;
+  core::AuditLog audit_;
+  core::SecretStore store_;
+  std::shared_ptr<ProjectState> project_;
+};
+
+TEST_F(ProjectOpsTest, PingNamesTheProjectAndProtocol) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  const Json reply = call(ops, R"({"op":"ping","id":1})");
+  EXPECT_EQ(reply, Json::parse(R"({"ok":true,"id":1,"broker_version":")" REMO_BROKER_VERSION
+                               R"(","protocol_version":2,"project":"myrepo"})"));
+}
+
+TEST_F(ProjectOpsTest, InfoListsTheAllowlist) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  EXPECT_EQ(call(ops, R"({"op":"info"})"),
+            Json::parse(R"({"ok":true,"project":"myrepo","allowlist":["GITHUB_TOKEN","BYTES","ABSENT"],)"
+                        R"("schema_version":1})"));
+}
+
+TEST_F(ProjectOpsTest, AnAllowedSecretIsServedWithTheManifestTtl) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  const Json reply = call(ops, R"({"op":"get","name":"GITHUB_TOKEN"})");
+  EXPECT_EQ(reply["ok"], true);
+  EXPECT_EQ(reply["value"], std::string(kCanary));
+  EXPECT_EQ(reply["ttl_seconds"], 120);
+  EXPECT_EQ(call(ops, R"({"op":"get","name":"BYTES"})")["value_b64"], "AAEC/w==");
+}
+
+TEST_F(ProjectOpsTest, TheAllowlistIsCheckedBeforeAnyLookup) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  const Json loaded_but_denied = call(ops, R"({"op":"get","name":"OTHER"})");
+  const Json absent_and_denied = call(ops, R"({"op":"get","name":"NOPE"})");
+  EXPECT_EQ(loaded_but_denied["code"], "denied");
+  EXPECT_EQ(absent_and_denied["code"], "denied");
+  EXPECT_EQ(call(ops, R"({"op":"get","name":"ABSENT"})")["code"], "not_found");
+}
+
+TEST_F(ProjectOpsTest, EveryGetIsAuditedWithItsDecisionAndNeverItsValue) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  call(ops, R"({"op":"get","name":"GITHUB_TOKEN"})", {11, 1000, 100});
+  call(ops, R"({"op":"get","name":"OTHER"})");
+  call(ops, R"({"op":"get","name":"ABSENT"})");
+  const auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), 3U);
+  EXPECT_EQ(lines[0]["event"], "secret.get");
+  EXPECT_EQ(lines[0]["project"], "myrepo");
+  EXPECT_EQ(lines[0]["secret"], "GITHUB_TOKEN");
+  EXPECT_EQ(lines[0]["decision"], "allow");
+  EXPECT_EQ(lines[0]["outcome"], "ok");
+  EXPECT_EQ(lines[0]["peer"], (nlohmann::json{{"pid", 11}, {"uid", 1000}, {"gid", 100}}));
+  EXPECT_TRUE(lines[0]["latency_us"].is_number_integer());
+  EXPECT_TRUE(lines[0].contains("time"));
+  EXPECT_EQ(lines[1]["decision"], "deny");
+  EXPECT_EQ(lines[1]["outcome"], "denied");
+  EXPECT_EQ(lines[2]["decision"], "allow");
+  EXPECT_EQ(lines[2]["outcome"], "not_found");
+  EXPECT_EQ(audit_text().find(kCanary), std::string::npos);
+}
+
+TEST_F(ProjectOpsTest, AReloadedPolicyTakesEffectOnTheNextGet) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  EXPECT_EQ(call(ops, R"({"op":"get","name":"OTHER"})")["code"], "denied");
+  project_->set_policy(ProjectPolicy{{"OTHER"}, 300, std::nullopt});
+  EXPECT_EQ(call(ops, R"({"op":"get","name":"OTHER"})")["value"], "other");
+  EXPECT_EQ(call(ops, R"({"op":"get","name":"GITHUB_TOKEN"})")["code"], "denied");
+}
+
+TEST_F(ProjectOpsTest, BadRequestsAreProtocolErrors) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  for (const char* line :
+       {R"({"op":"get"})", R"({"op":"get","name":7})", R"({"op":"get","name":["GITHUB_TOKEN"]})",
+        R"({"op":"get","name":"bad name!"})", R"({"op":"get","name":""})",
+        R"({"op":"get","name":"GITHUB_TOKEN","extra":1})", R"({"op":"steal-everything"})",
+        R"({"op":"clear-creds"})", R"({"op":"ping","x":1})", "not json"}) {
+    const Json reply = call(ops, line);
+    EXPECT_EQ(reply["ok"], false) << line;
+    EXPECT_EQ(reply["code"], "protocol_error") << line;
+  }
+  EXPECT_EQ(audit_lines().size(), 0U) << "a malformed get names no secret to audit";
+}
+
+TEST_F(ProjectOpsTest, LaterIssueOpsSaySoClearly) {
+  ProjectOps ops(project_, {}, store_, audit_);
+  const Json reply = call(ops, R"({"op":"claim","token":"rbc_x"})");
+  EXPECT_EQ(reply["code"], "protocol_error");
+  EXPECT_EQ(reply["message"], "op 'claim' is not implemented by this broker version yet");
+}
+
+TEST_F(ProjectOpsTest, RegisteredUidsAreTheOnlyPeersAdmitted) {
+  ProjectOps open(project_, {}, store_, audit_);
+  EXPECT_TRUE(open.admit({1, 4242, 4242}));
+  ProjectOps restricted(project_, {1000, 1001}, store_, audit_);
+  EXPECT_TRUE(restricted.admit({1, 1001, 1001}));
+  EXPECT_FALSE(restricted.admit({77, 4242, 4242}));
+  const auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0]["event"], "peer.rejected");
+  EXPECT_EQ(lines[0]["decision"], "deny");
+  EXPECT_EQ(lines[0]["outcome"], "peer_unexpected");
+  EXPECT_EQ(lines[0]["peer"]["uid"], 4242);
+}
+
+}  // namespace
+}  // namespace remo::server
