@@ -47,7 +47,8 @@ void AuditLog::record(json event) {
     if (pending_.size() + in_flight_ >= options_.max_pending) {
       ++dropped_;
       ++unreported_drops_;
-      warn_first_drop = !std::exchange(drop_warned_, true);
+      // While degraded the writer has already said events are piling up; one warning per episode.
+      warn_first_drop = !std::exchange(drop_warned_, true) && !degraded_;
     } else {
       pending_.push_back(std::move(line));
       ++enqueued_;

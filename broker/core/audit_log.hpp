@@ -2,7 +2,8 @@
 // record() never blocks on I/O. When the file cannot be written (disk full, file removed, directory gone)
 // events are kept in a bounded queue, the degradation is logged once, and writing resumes (re-opening
 // the file) when the disk recovers. Events beyond the bound are counted as dropped and the count is
-// written as an "audit.dropped" event on recovery. An event never carries a secret value.
+// written as an "audit.dropped" event on recovery. A file removed or renamed away (log rotation) is
+// noticed within retry_interval and re-created at the path. An event never carries a secret value.
 #pragma once
 
 #include <chrono>

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <set>
+#include <system_error>
 #include <utility>
 
 #include "broker/core/secret_set.hpp"
@@ -209,6 +209,9 @@ Result<void> parse_cache(const toml::table& root, Manifest& manifest) {
   return {};
 }
 
+// strerror() is not thread-safe; the generic category's message() is.
+std::string errno_text(int error) { return std::generic_category().message(error); }
+
 std::string position_of(const toml::source_position& where) {
   return "line " + std::to_string(where.line) + ", column " + std::to_string(where.column);
 }
@@ -220,10 +223,10 @@ Result<std::optional<std::string>> read_manifest_file(const fs::path& file) {
   if (!fd) {
     if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>{};
     if (errno == ELOOP) return manifest_invalid(file.string() + ": is a symbolic link (not followed)");
-    return manifest_invalid(file.string() + ": " + std::strerror(errno));
+    return manifest_invalid(file.string() + ": " + errno_text(errno));
   }
   struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) return manifest_invalid(file.string() + ": " + std::strerror(errno));
+  if (::fstat(fd.get(), &info) != 0) return manifest_invalid(file.string() + ": " + errno_text(errno));
   if (!S_ISREG(info.st_mode)) return manifest_invalid(file.string() + ": not a regular file");
   const std::string too_large =
       file.string() + ": larger than " + std::to_string(kMaxManifestBytes / 1024) + " KiB";
@@ -236,7 +239,7 @@ Result<std::optional<std::string>> read_manifest_file(const fs::path& file) {
     const ssize_t n = ::read(fd.get(), text.data() + filled, text.size() - filled);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return manifest_invalid(file.string() + ": " + std::strerror(errno));
+      return manifest_invalid(file.string() + ": " + errno_text(errno));
     }
     if (n == 0) break;
     filled += static_cast<std::size_t>(n);

@@ -7,7 +7,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <string>
 #include <system_error>
 
@@ -21,8 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 Error errno_error(const fs::path& path, std::string_view step, int error_number) {
-  return Error{std::string(protocol::code::kInternalError),
-               path.string() + ": " + std::strerror(error_number) + " (" + std::string(step) + ")"};
+  return Error{
+      std::string(protocol::code::kInternalError),
+      path.string() + ": " + std::generic_category().message(error_number) + " (" + std::string(step) + ")"};
 }
 
 Error errno_error(const fs::path& path, std::string_view step) { return errno_error(path, step, errno); }
