@@ -11,13 +11,22 @@
 //   - Durable replies. create, claim, discard, revoke, expire and rekey return success only once their
 //     effect is on disk. When the write fails, every change of that write is undone in memory (a claim's
 //     secret is pending again, a created one never existed) and the caller gets "internal_error".
+//     (A failure after the rename, at the directory fsync, may leave the change in the file; the next
+//     write brings file and memory back in line. A crash in that window can lose a secret, never revive
+//     one.)
 //   - Group commit. Concurrent changes share one write: whichever waiter finds no write in progress
 //     becomes the leader, writes the whole ledger once (encrypt, temp file, fsync, rename, fsync dir),
 //     then wakes everyone whose change that write carried. Throughput grows with the number of claimers
-//     instead of being one fsync per claim.
+//     instead of being one fsync per claim. A leader whose batch is smaller than the previous one waits
+//     up to a quarter of the last write time (at most 1 ms) for the previous batch's callers to rejoin.
 //   - Nothing readable at rest. The ledger file (state_dir/claims.enc, 0600) is an age file encrypted to
 //     the bootstrap recipient. Tokens are never stored: the ledger keeps a BLAKE2b hash of each pending
 //     token keyed with a 32-byte ledger key, itself kept in secure memory and inside the encrypted file.
+//   - No secret in ordinary memory here. Values, tokens and the ledger key live in SecureBuffers; the
+//     ledger's plaintext is assembled in secure memory and keeps the secrets out of the JSON library
+//     (see claim_ledger_file.hpp). What remains is the caller's: the token arrives as a string_view and
+//     leaves in ClaimTicket::token, and the wire layer's JSON strings hold them in ordinary heap memory
+//     for the life of a request; wipe those buffers there.
 //   - Silence about other claims. An unknown token, a claimed, expired, revoked or discarded one, and a
 //     token of another project all get the same "not_found" reply.
 //   - Listings carry ids, projects, times and states; never a token, a hash or a value. Finished claims
