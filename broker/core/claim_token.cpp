@@ -22,17 +22,17 @@ bool is_lower_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' 
 
 crypto::SecureBuffer generate_token() {
   crypto::ensure_sodium();
-  crypto::SecureBuffer random(kRandomBytes);
-  randombytes_buf(random.data(), random.size());
-  const std::size_t encoded_with_nul =
+  constexpr std::size_t kEncodedWithNul =
       sodium_base64_ENCODED_LEN(kRandomBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  static_assert(sodium_base64_ENCODED_LEN(kRandomBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING) ==
-                kEncodedSize - kPrefix.size() + 1);
-  // One extra byte for the NUL that sodium_bin2base64 writes; truncated away below.
-  crypto::SecureBuffer token(kPrefix.size() + encoded_with_nul);
+  static_assert(kEncodedWithNul == kEncodedSize - kPrefix.size() + 1);
+  // One buffer for [token][NUL][random bytes]: the random bytes are drawn into the tail, encoded into
+  // the head, then wiped by truncate (one secure allocation instead of two).
+  crypto::SecureBuffer token(kPrefix.size() + kEncodedWithNul + kRandomBytes);
+  std::uint8_t* random = token.data() + kPrefix.size() + kEncodedWithNul;
+  randombytes_buf(random, kRandomBytes);
   std::memcpy(token.data(), kPrefix.data(), kPrefix.size());
   sodium_bin2base64(reinterpret_cast<char*>(token.data() + kPrefix.size()),  // NOLINT: byte buffer as chars
-                    encoded_with_nul, random.data(), random.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+                    kEncodedWithNul, random, kRandomBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   token.truncate(kEncodedSize);
   return token;
 }
