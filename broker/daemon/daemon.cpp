@@ -14,8 +14,8 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
-#include <vector>
 
 #include "broker/core/audit_log.hpp"
 #include "broker/core/state_file.hpp"
@@ -23,6 +23,7 @@
 #include "broker/server/bootstrap_key.hpp"
 #include "broker/server/broker_state.hpp"
 #include "broker/server/bundle.hpp"
+#include "broker/server/io_pool.hpp"
 #include "broker/server/listener.hpp"
 #include "broker/server/project_listeners.hpp"
 #include "broker/server/project_registry.hpp"
@@ -86,6 +87,14 @@ std::string serving_status(const server::BrokerState& broker, const server::Proj
 }  // namespace
 
 int run_daemon(const DaemonConfig& config) {
+  const auto started = std::chrono::steady_clock::now();
+  auto last_phase = started;
+  const auto phase_done = [&](std::string_view phase) {
+    const auto now = std::chrono::steady_clock::now();
+    spdlog::debug("start-up: {} took {} us", phase,
+                  std::chrono::duration_cast<std::chrono::microseconds>(now - last_phase).count());
+    last_phase = now;
+  };
   const server::SystemdNotifier notifier = server::SystemdNotifier::from_environment();
   auto key = server::load_bootstrap_key(config.bootstrap_key);
   if (!key) {
@@ -96,6 +105,7 @@ int run_daemon(const DaemonConfig& config) {
     spdlog::warn("bootstrap key {} is readable by group or others; make it 0600",
                  config.bootstrap_key.string());
   }
+  phase_done("bootstrap key");
   if (auto made = make_directories(config); !made) {
     spdlog::critical("cannot start: {}", made.error().message);
     return 1;
@@ -108,17 +118,18 @@ int run_daemon(const DaemonConfig& config) {
   broker.secrets_file = config.state_dir / "secrets.enc";
   broker.broker_uid = ::getuid();
   load_saved_bundle(broker);
+  phase_done("directories and bundle");
 
   core::AuditLog audit({config.audit_log});
   std::atomic<std::size_t> live_connections{0};
-  asio::io_context io(static_cast<int>(config.threads));
+  server::IoPool pool(config.threads);
   asio::io_context control(1);
   auto control_work = asio::make_work_guard(control);
-  asio::signal_set signals(io, SIGTERM, SIGINT);
+  asio::signal_set signals(pool.first(), SIGTERM, SIGINT);
 
   const server::SessionLimits project_limits{protocol::kProjectLineLimit, config.idle_timeout};
   const server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
-  server::ProjectListeners project_sockets(io, broker.store, audit,
+  server::ProjectListeners project_sockets(pool, broker.store, audit,
                                            {"project", project_limits, config.max_connections, std::nullopt},
                                            live_connections);
   server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
@@ -131,20 +142,21 @@ int run_daemon(const DaemonConfig& config) {
   }
   auto admin_ops = std::make_shared<server::AdminOps>(broker, registry, audit);
   auto admin = std::make_shared<server::Listener>(
-      io, std::move(*admin_file), admin_ops,
+      pool, std::move(*admin_file), admin_ops,
       server::Listener::Options{"admin", admin_limits, config.max_connections, control.get_executor()},
       live_connections);
+  phase_done("io, audit log, admin socket");
   registry.restore();
   admin->start();
+  phase_done("projects");
 
   std::promise<int> stop_signal;
   signals.async_wait([&](const asio::error_code& error, int signal_number) {
     stop_signal.set_value(error ? SIGTERM : signal_number);
   });
-  std::vector<std::thread> workers;
-  workers.reserve(config.threads);
-  for (unsigned i = 0; i < config.threads; ++i) workers.emplace_back([&io] { io.run(); });
+  pool.start();
   std::thread control_thread([&control] { control.run(); });
+  phase_done("threads");
 
   const std::string status = serving_status(broker, registry);
   if (auto notified = notifier.ready(status); !notified) spdlog::warn("{}", notified.error().message);
@@ -174,8 +186,7 @@ int run_daemon(const DaemonConfig& config) {
     admin->close();
     registry.close_all();
   });
-  io.stop();
-  for (std::thread& worker : workers) worker.join();
+  pool.stop();
   control_work.reset();
   control.stop();
   control_thread.join();

@@ -33,18 +33,18 @@ bool out_of_descriptors(const asio::error_code& error) {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& io, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
+Listener::Listener(IoPool& pool, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
                    Options options, std::atomic<std::size_t>& live_connections)
-    : io_(io),
-      strand_(asio::make_strand(io)),
-      acceptor_(strand_, asio::local::stream_protocol(), socket_file.release()),
+    : pool_(pool),
+      io_(pool.first()),
+      acceptor_(io_, asio::local::stream_protocol(), socket_file.release()),
       socket_file_(std::move(socket_file)),
       endpoint_(std::move(endpoint)),
       options_(std::move(options)),
       live_connections_(live_connections) {}
 
 void Listener::start() {
-  asio::co_spawn(strand_, accept_loop(shared_from_this()),
+  asio::co_spawn(io_, accept_loop(shared_from_this()),
                  [name = options_.name](const std::exception_ptr& error) {
                    if (!error) return;
                    try {
@@ -56,10 +56,10 @@ void Listener::start() {
 }
 
 asio::awaitable<void> Listener::accept_loop([[maybe_unused]] std::shared_ptr<Listener> self) {
-  asio::steady_timer backoff(strand_);
+  asio::steady_timer backoff(io_);
   while (acceptor_.is_open()) {
     auto [error, socket] =
-        co_await acceptor_.async_accept(asio::any_io_executor(asio::make_strand(io_)), kUseTuple);
+        co_await acceptor_.async_accept(asio::any_io_executor(pool_.next().get_executor()), kUseTuple);
     if (!error) {
       serve(std::move(socket));
       continue;
@@ -115,7 +115,7 @@ void Listener::forget(const std::shared_ptr<Connection>& connection) {
 }
 
 void Listener::stop_accepting() {
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(io_, [self = shared_from_this()] {
     asio::error_code ignored;
     self->acceptor_.close(ignored);
   });

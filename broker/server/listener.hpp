@@ -1,6 +1,7 @@
 // Listener: one listening Unix socket (the admin socket or a project socket) and its connections. A
-// coroutine accept loop on the listener's strand reads each peer's SO_PEERCRED, then co_spawns a session
-// on a strand of its own, up to max_connections at a time; beyond that, a client is told to retry later.
+// coroutine accept loop reads each peer's SO_PEERCRED, then co_spawns the connection's session on the next
+// context of the IoPool (its strand), up to max_connections at a time; beyond that, a client is told to
+// retry later.
 #pragma once
 
 #include <atomic>
@@ -14,9 +15,9 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
-#include <asio/strand.hpp>
 
 #include "broker/server/endpoint.hpp"
+#include "broker/server/io_pool.hpp"
 #include "broker/server/project_registry.hpp"
 #include "broker/server/session.hpp"
 #include "broker/server/unix_socket_file.hpp"
@@ -34,8 +35,8 @@ class Listener final : public ProjectSocket, public std::enable_shared_from_this
 
   // live_connections counts the sessions of every listener (shutdown waits for it to reach zero); it must
   // outlive the io_context.
-  Listener(asio::io_context& io, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
-           Options options, std::atomic<std::size_t>& live_connections);
+  Listener(IoPool& pool, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint, Options options,
+           std::atomic<std::size_t>& live_connections);
 
   void start() override;
   void drain() override;
@@ -49,8 +50,8 @@ class Listener final : public ProjectSocket, public std::enable_shared_from_this
   void forget(const std::shared_ptr<Connection>& connection);
   void stop_accepting();
 
-  asio::io_context& io_;
-  asio::strand<asio::io_context::executor_type> strand_;
+  IoPool& pool_;
+  asio::io_context& io_;  // where the acceptor lives: its accept loop and close() run on that thread
   asio::local::stream_protocol::acceptor acceptor_;
   BoundSocketFile socket_file_;  // its descriptor now belongs to acceptor_; kept to remove the file
   std::shared_ptr<Endpoint> endpoint_;

@@ -8,10 +8,9 @@
 
 namespace remo::server {
 
-ProjectListeners::ProjectListeners(asio::io_context& io, const core::SecretStore& store,
-                                   core::AuditLog& audit, Listener::Options options,
-                                   std::atomic<std::size_t>& live_connections)
-    : io_(io),
+ProjectListeners::ProjectListeners(IoPool& pool, const core::SecretStore& store, core::AuditLog& audit,
+                                   Listener::Options options, std::atomic<std::size_t>& live_connections)
+    : pool_(pool),
       store_(store),
       audit_(audit),
       options_(std::move(options)),
@@ -27,7 +26,7 @@ Result<std::shared_ptr<ProjectSocket>> ProjectListeners::bind(const core::Regist
   Listener::Options options = options_;
   options.name = "project " + registration.name;
   return std::shared_ptr<ProjectSocket>(std::make_shared<Listener>(
-      io_, std::move(*socket_file), std::move(endpoint), std::move(options), live_connections_));
+      pool_, std::move(*socket_file), std::move(endpoint), std::move(options), live_connections_));
 }
 
 }  // namespace remo::server

@@ -7,8 +7,6 @@
 #include <filesystem>
 #include <memory>
 
-#include <asio/io_context.hpp>
-
 #include "broker/core/audit_log.hpp"
 #include "broker/core/secret_store.hpp"
 #include "broker/server/listener.hpp"
@@ -20,7 +18,7 @@ inline constexpr unsigned kProjectSocketMode = 0660;
 
 class ProjectListeners final : public ProjectSocketFactory {
  public:
-  ProjectListeners(asio::io_context& io, const core::SecretStore& store, core::AuditLog& audit,
+  ProjectListeners(IoPool& pool, const core::SecretStore& store, core::AuditLog& audit,
                    Listener::Options options, std::atomic<std::size_t>& live_connections);
 
   Result<std::shared_ptr<ProjectSocket>> bind(const core::Registration& registration,
@@ -31,7 +29,7 @@ class ProjectListeners final : public ProjectSocketFactory {
   void refuse_new() noexcept { refusing_ = true; }
 
  private:
-  asio::io_context& io_;
+  IoPool& pool_;
   const core::SecretStore& store_;
   core::AuditLog& audit_;
   Listener::Options options_;

@@ -21,8 +21,15 @@ bool ProjectPolicy::allows(std::string_view secret_name) const {
 ProjectState::ProjectState(std::string name, ProjectPolicy policy)
     : name_(std::move(name)), policy_(std::make_shared<const ProjectPolicy>(std::move(policy))) {}
 
+std::shared_ptr<const ProjectPolicy> ProjectState::policy() const {
+  const std::lock_guard lock(mutex_);
+  return policy_;
+}
+
 void ProjectState::set_policy(ProjectPolicy policy) {
-  policy_.store(std::make_shared<const ProjectPolicy>(std::move(policy)), std::memory_order_release);
+  auto next = std::make_shared<const ProjectPolicy>(std::move(policy));
+  const std::lock_guard lock(mutex_);
+  policy_.swap(next);  // the old policy is freed by its last reader, or here after the lock is released
 }
 
 }  // namespace remo::server

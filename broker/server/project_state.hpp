@@ -1,11 +1,12 @@
 // The live view of one registered project that its sessions read: its name and its policy (allowlist and
 // ttl). A reload swaps the policy atomically: a get sees the old allowlist or the new one, never a mix, and
-// never waits for the control plane.
+// waits for nothing longer than a pointer copy (the same scheme as core::SecretStore: a mutex around the
+// shared_ptr, because libstdc++ 12's atomic<shared_ptr> is not clean under ThreadSanitizer).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,12 +35,13 @@ class ProjectState {
   ProjectState(std::string name, ProjectPolicy policy);
 
   const std::string& name() const noexcept { return name_; }
-  std::shared_ptr<const ProjectPolicy> policy() const { return policy_.load(std::memory_order_acquire); }
+  std::shared_ptr<const ProjectPolicy> policy() const;
   void set_policy(ProjectPolicy policy);
 
  private:
   const std::string name_;
-  std::atomic<std::shared_ptr<const ProjectPolicy>> policy_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ProjectPolicy> policy_;
 };
 
 }  // namespace remo::server

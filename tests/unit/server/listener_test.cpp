@@ -87,17 +87,15 @@ class ListenerTest : public ::testing::Test {
     auto file = bind_socket_file({path_, 0600, std::nullopt});
     ASSERT_TRUE(file.ok()) << file.error().message;
     listener_ = std::make_shared<Listener>(
-        io_, std::move(*file), endpoint_,
+        pool_, std::move(*file), endpoint_,
         Listener::Options{"test", limits, max_connections, handler_executor}, live_);
     listener_->start();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    pool_.start();
   }
 
   void TearDown() override {
     if (listener_) listener_->close();
-    work_.reset();
-    io_.stop();
-    for (auto& thread : threads_) thread.join();
+    pool_.stop();
   }
 
   bool wait_for_no_connections(std::chrono::milliseconds within = 5s) {
@@ -108,12 +106,10 @@ class ListenerTest : public ::testing::Test {
 
   test_support::TempDir dir_;
   fs::path path_ = dir_ / "test.sock";
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  IoPool pool_{2};
   std::atomic<std::size_t> live_{0};
   std::shared_ptr<EchoEndpoint> endpoint_ = std::make_shared<EchoEndpoint>();
   std::shared_ptr<Listener> listener_;
-  std::vector<std::thread> threads_;
 };
 
 TEST_F(ListenerTest, PipelinedRequestsAreAnsweredInOrder) {
