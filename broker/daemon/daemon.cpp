@@ -160,7 +160,9 @@ int run_daemon(const DaemonConfig& config) {
 
   const std::string status = serving_status(broker, registry);
   if (auto notified = notifier.ready(status); !notified) spdlog::warn("{}", notified.error().message);
-  spdlog::info("remo-broker {} ready: {} on {} (recipient {}, key from {}, {} threads)", REMO_BROKER_VERSION,
+  const auto startup = std::chrono::steady_clock::now() - started;
+  spdlog::info("remo-broker {} ready in {} ms: {} on {} (recipient {}, key from {}, {} threads)",
+               REMO_BROKER_VERSION, std::chrono::duration_cast<std::chrono::milliseconds>(startup).count(),
                status, config.socket_dir.string(), broker.recipient, broker.decryption_key_source,
                config.threads);
 

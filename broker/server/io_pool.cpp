@@ -15,7 +15,12 @@ IoPool::IoPool(unsigned threads) {
   }
 }
 
-IoPool::~IoPool() { stop(); }
+IoPool::~IoPool() {
+  stop();
+  // Destroying a context destroys the coroutines still suspended on it, and with them the last references
+  // to listeners, whose acceptors live on the first context. So that one goes last.
+  while (!contexts_.empty()) contexts_.pop_back();
+}
 
 asio::io_context& IoPool::next() noexcept {
   return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];

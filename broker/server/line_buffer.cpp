@@ -23,22 +23,28 @@ std::span<char> LineBuffer::prepare() {
   return {storage_.data() + end_, storage_.size() - end_};
 }
 
-std::optional<std::string_view> LineBuffer::next_line() noexcept {
-  if (overflowed_ || end_ == begin_) return std::nullopt;
+bool LineBuffer::has_line() noexcept {
+  if (overflowed_ || end_ == begin_) return false;
   const char* const base = storage_.data() + begin_;
   const std::size_t pending = end_ - begin_;
   const void* newline = std::memchr(base + scanned_, '\n', pending - scanned_);
   if (newline == nullptr) {
     scanned_ = pending;
     overflowed_ = pending > limit_;
-    return std::nullopt;
+    return false;
   }
-  const auto length = static_cast<std::size_t>(static_cast<const char*>(newline) - base);
+  scanned_ = static_cast<std::size_t>(static_cast<const char*>(newline) - base);
+  return true;
+}
+
+std::optional<std::string_view> LineBuffer::next_line() noexcept {
+  if (!has_line()) return std::nullopt;
+  const std::size_t length = scanned_;  // has_line() stopped at the '\n'
   if (length > limit_) {
     overflowed_ = true;
     return std::nullopt;
   }
-  std::string_view line(base, length);
+  std::string_view line(storage_.data() + begin_, length);
   begin_ += length + 1;
   scanned_ = 0;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

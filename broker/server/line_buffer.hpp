@@ -25,6 +25,9 @@ class LineBuffer {
 
   // The next complete line, or nullopt when none is complete yet or the client broke the limit.
   std::optional<std::string_view> next_line() noexcept;
+  // Whether next_line() would return a line (it also notices an overflow). Cheap to repeat: what has been
+  // scanned once is not scanned again.
+  bool has_line() noexcept;
   // True once the client sent more than `limit` bytes without a '\n': the connection must be closed.
   bool overflowed() const noexcept { return overflowed_; }
 

@@ -23,6 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kKeptReplyCapacity = 64 * 1024;
 
 // The endpoint's own failures (an allocation, a bug) cost this one request, never the broker. A partial
 // reply may hold secret bytes: it is wiped before the error reply takes its place.
@@ -57,6 +58,7 @@ asio::awaitable<bool> flush(Connection& connection, ReplyBuffer& out, const Sess
   const auto [error, written] =
       co_await asio::async_write(connection.socket, asio::buffer(out.data(), out.size()), kUseTuple);
   wipe(out);
+  if (out.capacity() > kKeptReplyCapacity) ReplyBuffer().swap(out);  // a big reply's memory goes back (wiped)
   co_return !error;
 }
 
@@ -136,8 +138,10 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
   LineBuffer lines(limits.line_limit);
   for (;;) {
     for (bool more = true; more;) {
-      if (handler_executor) {
-        conn.busy = true;  // the control plane may take a while: that is not idleness
+      if (!handler_executor) {
+        more = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+      } else if (lines.has_line()) {  // hop only when there is something to answer
+        conn.busy = true;             // the control plane may take a while: that is not idleness
         more = co_await asio::co_spawn(
             *handler_executor,
             [&]() -> asio::awaitable<bool> {
@@ -146,7 +150,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
             asio::use_awaitable);
         conn.busy = false;
       } else {
-        more = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+        more = false;
       }
       if (lines.overflowed()) {
         append_error(out, nullptr, protocol::code::kProtocolError,

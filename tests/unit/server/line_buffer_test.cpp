@@ -93,3 +93,24 @@ TEST(LineBuffer, AnUnterminatedTailOverTheLimitOverflowsWithoutGrowingFurther) {
 
 }  // namespace
 }  // namespace remo::server
+
+namespace remo::server {
+namespace {
+
+TEST(LineBuffer, HasLineSaysWhetherALineIsCompleteWithoutConsumingIt) {
+  LineBuffer lines(100);
+  EXPECT_FALSE(lines.has_line());
+  feed(lines, "par");
+  EXPECT_FALSE(lines.has_line());
+  feed(lines, "tial\nnext");
+  EXPECT_TRUE(lines.has_line());
+  EXPECT_TRUE(lines.has_line());
+  EXPECT_EQ(lines.next_line(), "partial");
+  EXPECT_FALSE(lines.has_line());
+  feed(lines, std::string(97, 'x'));  // "next" and these: 101 bytes without a '\n'
+  EXPECT_FALSE(lines.has_line());
+  EXPECT_TRUE(lines.overflowed());
+}
+
+}  // namespace
+}  // namespace remo::server
