@@ -275,13 +275,15 @@ struct ClaimLedger::Impl {
 
   // When the previous write carried more changes than the open batch holds, their callers are most
   // likely on their way back with the next ones: a leader that wrote at once would write a batch of one
-  // and make all the others wait a whole write for the next. So wait a little (a quarter of the last
-  // write, at most kMaxLinger) for the batch to reach the previous size. A lone caller never waits.
+  // and make all the others wait a whole write for the next. So wait a little (half the last write, at
+  // most kMaxLinger) for the batch to reach the previous size: a straggler that makes it saves a whole
+  // write, one that does not costs half of one, once (the target then follows the smaller batch). A
+  // lone caller never waits.
   void linger(std::unique_lock<std::mutex>& lock) {
-    constexpr auto kMaxLinger = std::chrono::microseconds(1000);
+    constexpr auto kMaxLinger = std::chrono::microseconds(2000);
     const std::size_t target = last_batch_size;
     if (target <= 1 || open_batch->changes.size() >= target) return;
-    const auto wait = std::min<std::chrono::steady_clock::duration>(last_write_time / 4, kMaxLinger);
+    const auto wait = std::min<std::chrono::steady_clock::duration>(last_write_time / 2, kMaxLinger);
     lingering = true;
     joined.wait_for(lock, wait, [&] { return open_batch->changes.size() >= target; });
     lingering = false;

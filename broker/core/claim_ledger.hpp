@@ -18,7 +18,7 @@
 //     becomes the leader, writes the whole ledger once (encrypt, temp file, fsync, rename, fsync dir),
 //     then wakes everyone whose change that write carried. Throughput grows with the number of claimers
 //     instead of being one fsync per claim. A leader whose batch is smaller than the previous one waits
-//     up to a quarter of the last write time (at most 1 ms) for the previous batch's callers to rejoin.
+//     up to half the last write time (at most 2 ms) for the previous batch's callers to rejoin.
 //   - Nothing readable at rest. The ledger file (state_dir/claims.enc, 0600) is an age file encrypted to
 //     the bootstrap recipient. Tokens are never stored: the ledger keeps a BLAKE2b hash of each pending
 //     token keyed with a 32-byte ledger key, itself kept in secure memory and inside the encrypted file.
