@@ -35,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Config {
   fs::path dir;
-  int secrets = 4000;
+  int secrets = 2000;
   std::size_t value_bytes = 64;
   std::vector<int> claimers{1, 4, 16};
   double target = 5000;
