@@ -135,7 +135,9 @@ int run_daemon(const DaemonConfig& config) {
   server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
                                    project_sockets);
 
-  auto admin_file = server::bind_socket_file({config.socket_dir / "admin.sock", 0600, std::nullopt});
+  const fs::path admin_path =
+      config.socket_dir / (std::string(server::kAdminSocketName) + std::string(server::kSocketSuffix));
+  auto admin_file = server::bind_socket_file({admin_path, 0600, std::nullopt});
   if (!admin_file) {
     spdlog::critical("cannot start: {}", admin_file.error().message);
     return 1;

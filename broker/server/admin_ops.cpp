@@ -200,6 +200,10 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
   if (!project_path.has_filename()) project_path = project_path.parent_path();  // a trailing '/'
   const auto uids = optional_id_list_field(request, "uids");
   if (!uids) return append_error(out, request.id, uids.error());
+  if (*uids && (*uids)->empty()) {  // never read as "nobody" by one side and "anybody" by the other
+    return append_error(out, request.id, code::kProtocolError,
+                        "field 'uids' must list at least one uid (omit it to serve any uid)");
+  }
   const auto gid = optional_id_field(request, "gid");
   if (!gid) return append_error(out, request.id, gid.error());
 

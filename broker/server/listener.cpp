@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <exception>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -31,6 +32,15 @@ bool out_of_descriptors(const asio::error_code& error) {
          error == asio::error::no_memory || error.value() == ENFILE;
 }
 
+// Logs an exception that escaped a coroutine (asio hands it to the completion handler) instead of losing it.
+void log_escaped(const std::exception_ptr& error, const std::string& what) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& failure) {
+    spdlog::error("{} failed: {}", what, failure.what());
+  }
+}
+
 }  // namespace
 
 Listener::Listener(IoPool& pool, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
@@ -46,12 +56,7 @@ Listener::Listener(IoPool& pool, BoundSocketFile socket_file, std::shared_ptr<En
 void Listener::start() {
   asio::co_spawn(io_, accept_loop(shared_from_this()),
                  [name = options_.name](const std::exception_ptr& error) {
-                   if (!error) return;
-                   try {
-                     std::rethrow_exception(error);
-                   } catch (const std::exception& failure) {
-                     spdlog::error("{} socket: accept loop failed: {}", name, failure.what());
-                   }
+                   if (error) log_escaped(error, name + " socket: accept loop");
                  });
 }
 
@@ -95,13 +100,7 @@ void Listener::serve(UnixSocket socket) {
   auto session = run_session(connection, *peer, *endpoint_, options_.limits, options_.handler_executor);
   asio::co_spawn(connection->socket.get_executor(), std::move(session),
                  [self = shared_from_this(), connection](const std::exception_ptr& error) {
-                   if (error) {
-                     try {
-                       std::rethrow_exception(error);
-                     } catch (const std::exception& failure) {
-                       spdlog::error("{} socket: session failed: {}", self->options_.name, failure.what());
-                     }
-                   }
+                   if (error) log_escaped(error, self->options_.name + " socket: session");
                    self->forget(connection);
                  });
 }

@@ -76,8 +76,9 @@ void ProjectOps::get(const Request& request, const PeerCredentials& peer, ReplyB
   const auto policy = project_->policy();
   if (!policy->allows(secret)) {
     audit::record(audit_, std::move(event), audit::kDeny, code::kDenied, started);
-    return append_error(out, request.id, code::kDenied,
-                        "secret " + secret + " is not in the allowlist of project " + project_->name());
+    std::string message = "secret " + secret + " is not in the allowlist of project " + project_->name();
+    if (policy->error) message += " (its manifest could not be loaded; the broker's status says why)";
+    return append_error(out, request.id, code::kDenied, message);
   }
   const auto snapshot = store_.snapshot();
   const core::SecretValue* value = snapshot->secrets->find(secret);

@@ -25,7 +25,7 @@ ProjectRegistry::ProjectRegistry(std::filesystem::path socket_dir, std::filesyst
 ProjectRegistry::~ProjectRegistry() { close_all(); }
 
 std::filesystem::path ProjectRegistry::socket_path_for(std::string_view name) const {
-  return socket_dir_ / (std::string(name) + ".sock");
+  return socket_dir_ / (std::string(name) + std::string(kSocketSuffix));
 }
 
 void ProjectRegistry::restore() {
@@ -54,6 +54,10 @@ void ProjectRegistry::restore() {
 
 Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registration) {
   const std::string name = registration.name;
+  if (name == kAdminSocketName) {
+    return Error{std::string(code::kProtocolError),
+                 "the project name admin is reserved for the admin socket"};
+  }
   if (projects_.contains(name)) {
     return Error{std::string(code::kProjectExists), "a project named " + name + " is already registered"};
   }

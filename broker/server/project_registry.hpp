@@ -17,6 +17,10 @@
 
 namespace remo::server {
 
+// The socket directory holds admin.sock and one <project>.sock per project, so "admin" is not a project.
+inline constexpr std::string_view kAdminSocketName = "admin";
+inline constexpr std::string_view kSocketSuffix = ".sock";
+
 // A bound project socket.
 class ProjectSocket {
  public:
@@ -61,7 +65,8 @@ class ProjectRegistry {
   void restore();
 
   // register: loads the manifest, binds the socket, persists the registrations, then starts accepting.
-  // Errors (nothing changed): project_exists, manifest_not_found, manifest_invalid, internal_error.
+  // Errors (nothing changed): project_exists, protocol_error (the reserved name "admin"),
+  // manifest_not_found, manifest_invalid, internal_error.
   Result<const RegisteredProject*> add(core::Registration registration);
 
   // unregister: persists the registrations without the project, then closes its socket (cutting its

@@ -52,18 +52,20 @@ bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredential
   return true;
 }
 
-// Writes and wipes the queued replies. False when the client is gone.
+// Writes and wipes the queued replies. False when the client is gone. A client gets one idle period to
+// take the replies, and a new one from then on to send its next request.
 asio::awaitable<bool> flush(Connection& connection, ReplyBuffer& out, const SessionLimits& limits) {
   connection.deadline = Clock::now() + limits.idle_timeout;
   const auto [error, written] =
       co_await asio::async_write(connection.socket, asio::buffer(out.data(), out.size()), kUseTuple);
+  connection.deadline = Clock::now() + limits.idle_timeout;
   wipe(out);
   if (out.capacity() > kKeptReplyCapacity) ReplyBuffer().swap(out);  // a big reply's memory goes back (wiped)
   co_return !error;
 }
 
-// Closes the connection once its deadline passes without the session moving it (every read and write
-// moves it on). The deadline only ever moves later, so one timer wait per idle period is enough; while the
+// Closes the connection once its deadline passes without the session moving it (every reply written moves
+// it on). The deadline only ever moves later, so one timer wait per idle period is enough; while the
 // control plane is answering (busy), the connection is not idle.
 asio::awaitable<void> watch_idle(std::shared_ptr<Connection> connection, Clock::duration idle_timeout) {
   while (!connection->finished) {
@@ -162,7 +164,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
     }
     if (conn.draining) co_return;
 
-    conn.deadline = Clock::now() + limits.idle_timeout;
+    // The deadline is not moved here: bytes that do not complete a request are not activity, so a client
+    // trickling a line byte by byte is closed like one that sends nothing.
     conn.reading = true;
     const std::span<char> space = lines.prepare();
     const auto [error, received] =

@@ -265,6 +265,14 @@ TEST_F(AdminOpsTest, RegisterRefusesWhatItCannotServe) {
       call(
           {{"op", "register"}, {"name", "other"}, {"project_path", other.string()}, {"uid", {1000}}})["code"],
       "protocol_error");
+  EXPECT_EQ(call({{"op", "register"},
+                  {"name", "other"},
+                  {"project_path", other.string()},
+                  {"uids", Json::array()}})["code"],
+            "protocol_error");
+  const fs::path admin = make_project("admin");
+  EXPECT_EQ(call({{"op", "register"}, {"name", "admin"}, {"project_path", admin.string()}})["code"],
+            "protocol_error");
   EXPECT_EQ(sockets_.bound.size(), 1U);
 }
 
