@@ -142,9 +142,9 @@ int run_daemon(const DaemonConfig& config) {
     spdlog::critical("cannot start: {}", admin_file.error().message);
     return 1;
   }
-  auto admin_ops = std::make_shared<server::AdminOps>(broker, registry, audit);
+  auto admin_ops = std::make_shared<server::AdminOps>(broker, registry);
   auto admin = std::make_shared<server::Listener>(
-      pool, std::move(*admin_file), admin_ops,
+      pool, std::move(*admin_file), admin_ops, audit,
       server::Listener::Options{"admin", admin_limits, config.max_connections, control.get_executor()},
       live_connections);
   phase_done("io, audit log, admin socket");

@@ -55,27 +55,26 @@ Result<std::string> project_name_field(const Request& request) {
 }
 
 // An admin change that failed after validation: audited with its code, then answered.
-void fail(core::AuditLog& log, nlohmann::json event, audit::Clock::time_point started, const Json& id,
-          const Error& error, ReplyBuffer& out) {
-  audit::record(log, std::move(event), audit::kAllow, error.code, started);
-  append_error(out, id, error);
+void fail(nlohmann::json event, audit::Clock::time_point started, const Json& id, const Error& error,
+          Answers& out) {
+  audit::add(out.audit_events, std::move(event), audit::kAllow, error.code, started);
+  append_error(out.replies, id, error);
 }
 
 }  // namespace
 
-AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects, core::AuditLog& audit)
-    : broker_(broker), projects_(projects), audit_(audit) {}
+AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects) : broker_(broker), projects_(projects) {}
 
-bool AdminOps::admit(const PeerCredentials& peer) {
+bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
   if (is_admin_peer(peer, broker_.broker_uid)) return true;
   auto event = audit::begin(audit::kPeerRejected, peer);
   event["socket"] = "admin";
-  audit::record(audit_, std::move(event), audit::kDeny, code::kPeerUnexpected, audit::Clock::now());
+  audit::add(out.audit_events, std::move(event), audit::kDeny, code::kPeerUnexpected, audit::Clock::now());
   return false;
 }
 
-void AdminOps::handle(std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) {
-  using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, ReplyBuffer&);
+void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
+  using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
   static constexpr std::array<std::pair<std::string_view, Op>, 7> kOps = {{
       {"status", &AdminOps::status},
       {"get-public-key", &AdminOps::get_public_key},
@@ -87,16 +86,16 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, ReplyB
   }};
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
-    return append_error(out, request.id, parsed.error());
+    return append_error(out.replies, request.id, parsed.error());
   for (const auto& [name, op] : kOps) {
     if (request.op == name) return (this->*op)(request, peer, out);
   }
-  append_error(out, request.id, unknown_op_error(request.op, kLaterAdminOps));
+  append_error(out.replies, request.id, unknown_op_error(request.op, kLaterAdminOps));
 }
 
-void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, ReplyBuffer& out) {
+void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
   if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out, request.id, fields.error());
+    return append_error(out.replies, request.id, fields.error());
   Json projects = Json::array();
   for (const auto& [name, project] : projects_.projects()) {
     Json entry{{"name", name},
@@ -109,7 +108,7 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, R
   const auto uptime = std::chrono::steady_clock::now() - broker_.started_at;
   const std::optional<std::string>& last_error =
       broker_.bundle_error ? broker_.bundle_error : projects_.persistence_error();
-  append_ok(out, request.id,
+  append_ok(out.replies, request.id,
             Json{{"broker_version", REMO_BROKER_VERSION},
                  {"protocol_version", protocol::kProtocolVersion},
                  {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
@@ -122,34 +121,35 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, R
                  {"last_error", last_error ? Json(*last_error) : Json(nullptr)}});
 }
 
-void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, ReplyBuffer& out) {
+void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
   if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out, request.id, fields.error());
-  append_ok(out, request.id, Json{{"recipient", broker_.recipient}});
+    return append_error(out.replies, request.id, fields.error());
+  append_ok(out.replies, request.id, Json{{"recipient", broker_.recipient}});
 }
 
 // Everything that can fail about the bundle is checked before anything changes: decode, decrypt, parse.
 // Only then is secrets.enc replaced (atomically) and the in-memory set swapped.
-void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
   if (auto fields = expect_only_fields(request, {"ciphertext_b64"}); !fields) {
-    return append_error(out, request.id, fields.error());
+    return append_error(out.replies, request.id, fields.error());
   }
   const auto encoded = string_field(request, "ciphertext_b64");
-  if (!encoded) return append_error(out, request.id, encoded.error());
+  if (!encoded) return append_error(out.replies, request.id, encoded.error());
   const auto ciphertext = decode_base64(*encoded);
   if (!ciphertext) {
-    return append_error(out, request.id, code::kProtocolError, "field 'ciphertext_b64' is not valid base64");
+    return append_error(out.replies, request.id, code::kProtocolError,
+                        "field 'ciphertext_b64' is not valid base64");
   }
   auto event = audit::begin(audit::kCredsPush, peer);
   event["ciphertext_sha256"] = sha256_hex(*ciphertext);
 
   auto secrets = open_bundle(*ciphertext, broker_.identities);
-  if (!secrets) return fail(audit_, std::move(event), started, request.id, secrets.error(), out);
+  if (!secrets) return fail(std::move(event), started, request.id, secrets.error(), out);
   if (auto stored = core::write_file_atomically(broker_.secrets_file, *ciphertext, 0600); !stored) {
     spdlog::error("push-creds: the bundle could not be stored, nothing changed: {}", stored.error().message);
     broker_.bundle_error = stored.error().message;
-    return fail(audit_, std::move(event), started, request.id, stored.error(), out);
+    return fail(std::move(event), started, request.id, stored.error(), out);
   }
   const auto loaded_at = std::chrono::system_clock::now();
   const std::size_t secret_count = secrets->size();
@@ -158,15 +158,15 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, R
   spdlog::info("push-creds: loaded a bundle of {} secrets", secret_count);
 
   event["secret_count"] = secret_count;
-  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out, request.id,
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id,
             Json{{"loaded_at", core::format_rfc3339_utc(loaded_at)}, {"secret_count", secret_count}});
 }
 
-void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
   if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out, request.id, fields.error());
+    return append_error(out.replies, request.id, fields.error());
   auto event = audit::begin(audit::kCredsClear, peer);
   broker_.store.clear();  // the old set is wiped when its last reader lets go
   if (auto shredded = core::shred_file(broker_.secrets_file); !shredded) {
@@ -175,37 +175,37 @@ void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, 
     const Error error{
         std::string(code::kInternalError),
         "secrets wiped from memory, but secrets.enc could not be removed: " + shredded.error().message};
-    return fail(audit_, std::move(event), started, request.id, error, out);
+    return fail(std::move(event), started, request.id, error, out);
   }
   broker_.bundle_error.reset();
   spdlog::info("clear-creds: secrets wiped");
-  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out, request.id);
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id);
 }
 
-void AdminOps::register_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+void AdminOps::register_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
   if (auto fields = expect_only_fields(request, {"name", "project_path", "uids", "gid"}); !fields) {
-    return append_error(out, request.id, fields.error());
+    return append_error(out.replies, request.id, fields.error());
   }
   const auto name = project_name_field(request);
-  if (!name) return append_error(out, request.id, name.error());
+  if (!name) return append_error(out.replies, request.id, name.error());
   const auto path_text = string_field(request, "project_path");
-  if (!path_text) return append_error(out, request.id, path_text.error());
+  if (!path_text) return append_error(out.replies, request.id, path_text.error());
   std::filesystem::path project_path = std::filesystem::path(*path_text).lexically_normal();
   if (!project_path.is_absolute()) {
-    return append_error(out, request.id, code::kProtocolError,
+    return append_error(out.replies, request.id, code::kProtocolError,
                         "field 'project_path' must be an absolute path");
   }
   if (!project_path.has_filename()) project_path = project_path.parent_path();  // a trailing '/'
   const auto uids = optional_id_list_field(request, "uids");
-  if (!uids) return append_error(out, request.id, uids.error());
+  if (!uids) return append_error(out.replies, request.id, uids.error());
   if (*uids && (*uids)->empty()) {  // never read as "nobody" by one side and "anybody" by the other
-    return append_error(out, request.id, code::kProtocolError,
+    return append_error(out.replies, request.id, code::kProtocolError,
                         "field 'uids' must list at least one uid (omit it to serve any uid)");
   }
   const auto gid = optional_id_field(request, "gid");
-  if (!gid) return append_error(out, request.id, gid.error());
+  if (!gid) return append_error(out.replies, request.id, gid.error());
 
   auto event = audit::begin(audit::kProjectRegister, peer);
   event["project"] = *name;
@@ -214,44 +214,44 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
   if (*uids) registration.uids.assign((*uids)->begin(), (*uids)->end());
 
   const auto added = projects_.add(std::move(registration));
-  if (!added) return fail(audit_, std::move(event), started, request.id, added.error(), out);
+  if (!added) return fail(std::move(event), started, request.id, added.error(), out);
   spdlog::info("register: project {} on {}", *name, (*added)->socket_path.string());
-  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out, request.id, Json{{"socket_path", (*added)->socket_path.string()}});
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id, Json{{"socket_path", (*added)->socket_path.string()}});
 }
 
-void AdminOps::unregister_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+void AdminOps::unregister_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
   if (auto fields = expect_only_fields(request, {"name"}); !fields)
-    return append_error(out, request.id, fields.error());
+    return append_error(out.replies, request.id, fields.error());
   const auto name = project_name_field(request);
-  if (!name) return append_error(out, request.id, name.error());
+  if (!name) return append_error(out.replies, request.id, name.error());
 
   auto event = audit::begin(audit::kProjectUnregister, peer);
   event["project"] = *name;
   if (auto removed = projects_.remove(*name); !removed) {
-    return fail(audit_, std::move(event), started, request.id, removed.error(), out);
+    return fail(std::move(event), started, request.id, removed.error(), out);
   }
   spdlog::info("unregister: project {}", *name);
-  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out, request.id);
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id);
 }
 
-void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) {
+void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
   if (auto fields = expect_only_fields(request, {"name"}); !fields)
-    return append_error(out, request.id, fields.error());
+    return append_error(out.replies, request.id, fields.error());
   const auto name = project_name_field(request);
-  if (!name) return append_error(out, request.id, name.error());
+  if (!name) return append_error(out.replies, request.id, name.error());
 
   auto event = audit::begin(audit::kProjectReload, peer);
   event["project"] = *name;
   const auto policy = projects_.reload(*name);
-  if (!policy) return fail(audit_, std::move(event), started, request.id, policy.error(), out);
+  if (!policy) return fail(std::move(event), started, request.id, policy.error(), out);
   spdlog::info("reload: project {} allows {} secrets", *name, (*policy)->allowlist.size());
   event["allowlist_size"] = (*policy)->allowlist.size();
-  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out, request.id, Json{{"allowlist", (*policy)->allowlist}});
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id, Json{{"allowlist", (*policy)->allowlist}});
 }
 
 }  // namespace remo::server

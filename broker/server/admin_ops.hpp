@@ -5,7 +5,6 @@
 
 #include <string_view>
 
-#include "broker/core/audit_log.hpp"
 #include "broker/server/broker_state.hpp"
 #include "broker/server/endpoint.hpp"
 #include "broker/server/project_registry.hpp"
@@ -15,23 +14,22 @@ namespace remo::server {
 
 class AdminOps final : public Endpoint {
  public:
-  AdminOps(BrokerState& broker, ProjectRegistry& projects, core::AuditLog& audit);
+  AdminOps(BrokerState& broker, ProjectRegistry& projects);
 
-  bool admit(const PeerCredentials& peer) override;
-  void handle(std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) override;
+  bool admit(const PeerCredentials& peer, Answers& out) override;
+  void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
 
  private:
-  void status(const Request& request, const PeerCredentials& peer, ReplyBuffer& out);
-  void get_public_key(const Request& request, const PeerCredentials& peer, ReplyBuffer& out);
-  void push_creds(const Request& request, const PeerCredentials& peer, ReplyBuffer& out);
-  void clear_creds(const Request& request, const PeerCredentials& peer, ReplyBuffer& out);
-  void register_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out);
-  void unregister_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out);
-  void reload_project(const Request& request, const PeerCredentials& peer, ReplyBuffer& out);
+  void status(const Request& request, const PeerCredentials& peer, Answers& out);
+  void get_public_key(const Request& request, const PeerCredentials& peer, Answers& out);
+  void push_creds(const Request& request, const PeerCredentials& peer, Answers& out);
+  void clear_creds(const Request& request, const PeerCredentials& peer, Answers& out);
+  void register_project(const Request& request, const PeerCredentials& peer, Answers& out);
+  void unregister_project(const Request& request, const PeerCredentials& peer, Answers& out);
+  void reload_project(const Request& request, const PeerCredentials& peer, Answers& out);
 
   BrokerState& broker_;
   ProjectRegistry& projects_;
-  core::AuditLog& audit_;
 };
 
 }  // namespace remo::server

@@ -6,10 +6,10 @@
 
 #include <chrono>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "broker/core/audit_log.hpp"
 #include "broker/server/peer_credentials.hpp"
 
 namespace remo::server::audit {
@@ -28,18 +28,19 @@ inline constexpr std::string_view kOk = "ok";
 
 using Clock = std::chrono::steady_clock;
 
-// An event under construction: {"event":..,"peer":{..}}; add fields, then record().
+// An event under construction: {"event":..,"peer":{..}}; add fields, then add() it to the batch.
 inline nlohmann::json begin(std::string_view event, const PeerCredentials& peer) {
   return nlohmann::json{{"event", event}, {"peer", to_audit_json(peer)}};
 }
 
-// Adds decision, outcome and latency_us (since started) and queues the line (never blocks on I/O).
-inline void record(core::AuditLog& log, nlohmann::json event, std::string_view decision,
-                   std::string_view outcome, Clock::time_point started) {
+// Completes the event with decision, outcome and latency_us (since started) and adds it to the events the
+// session will record (see Answers).
+inline void add(std::vector<nlohmann::json>& events, nlohmann::json event, std::string_view decision,
+                std::string_view outcome, Clock::time_point started) {
   event["decision"] = decision;
   event["outcome"] = outcome;
   event["latency_us"] = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-  log.record(std::move(event));
+  events.push_back(std::move(event));
 }
 
 }  // namespace remo::server::audit

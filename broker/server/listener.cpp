@@ -44,12 +44,13 @@ void log_escaped(const std::exception_ptr& error, const std::string& what) {
 }  // namespace
 
 Listener::Listener(IoPool& pool, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
-                   Options options, std::atomic<std::size_t>& live_connections)
+                   core::AuditLog& audit, Options options, std::atomic<std::size_t>& live_connections)
     : pool_(pool),
       io_(pool.first()),
       acceptor_(io_, asio::local::stream_protocol(), socket_file.release()),
       socket_file_(std::move(socket_file)),
       endpoint_(std::move(endpoint)),
+      audit_(audit),
       options_(std::move(options)),
       live_connections_(live_connections) {}
 
@@ -97,7 +98,8 @@ void Listener::serve(UnixSocket socket) {
     connections_.insert(connection);
   }
   live_connections_.fetch_add(1, std::memory_order_relaxed);
-  auto session = run_session(connection, *peer, *endpoint_, options_.limits, options_.handler_executor);
+  auto session =
+      run_session(connection, *peer, *endpoint_, audit_, options_.limits, options_.handler_executor);
   asio::co_spawn(connection->socket.get_executor(), std::move(session),
                  [self = shared_from_this(), connection](const std::exception_ptr& error) {
                    if (error) log_escaped(error, self->options_.name + " socket: session");

@@ -33,10 +33,10 @@ class Listener final : public ProjectSocket, public std::enable_shared_from_this
     std::optional<asio::any_io_executor> handler_executor;  // see run_session
   };
 
-  // live_connections counts the sessions of every listener (shutdown waits for it to reach zero); it must
-  // outlive the io_context.
-  Listener(IoPool& pool, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint, Options options,
-           std::atomic<std::size_t>& live_connections);
+  // The endpoint's audit events go to audit. live_connections counts the sessions of every listener
+  // (shutdown waits for it to reach zero). Both must outlive the pool.
+  Listener(IoPool& pool, BoundSocketFile socket_file, std::shared_ptr<Endpoint> endpoint,
+           core::AuditLog& audit, Options options, std::atomic<std::size_t>& live_connections);
 
   void start() override;
   void drain() override;
@@ -55,6 +55,7 @@ class Listener final : public ProjectSocket, public std::enable_shared_from_this
   asio::local::stream_protocol::acceptor acceptor_;
   BoundSocketFile socket_file_;  // its descriptor now belongs to acceptor_; kept to remove the file
   std::shared_ptr<Endpoint> endpoint_;
+  core::AuditLog& audit_;
   Options options_;
   std::atomic<std::size_t>& live_connections_;
 

@@ -14,58 +14,58 @@ namespace remo::server {
 namespace code = protocol::code;
 
 ProjectOps::ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
-                       const core::SecretStore& store, core::AuditLog& audit)
-    : project_(std::move(project)), allowed_uids_(std::move(allowed_uids)), store_(store), audit_(audit) {}
+                       const core::SecretStore& store)
+    : project_(std::move(project)), allowed_uids_(std::move(allowed_uids)), store_(store) {}
 
-bool ProjectOps::admit(const PeerCredentials& peer) {
+bool ProjectOps::admit(const PeerCredentials& peer, Answers& out) {
   if (allowed_uids_.empty() ||
       std::find(allowed_uids_.begin(), allowed_uids_.end(), peer.uid) != allowed_uids_.end()) {
     return true;
   }
   auto event = audit::begin(audit::kPeerRejected, peer);
   event["project"] = project_->name();
-  audit::record(audit_, std::move(event), audit::kDeny, code::kPeerUnexpected, audit::Clock::now());
+  audit::add(out.audit_events, std::move(event), audit::kDeny, code::kPeerUnexpected, audit::Clock::now());
   return false;
 }
 
-void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) {
+void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
-    return append_error(out, request.id, parsed.error());
+    return append_error(out.replies, request.id, parsed.error());
   if (request.op == "get") return get(request, peer, out);
   if (request.op == "ping") return ping(request, out);
   if (request.op == "info") return info(request, out);
-  append_error(out, request.id, unknown_op_error(request.op, kLaterProjectOps));
+  append_error(out.replies, request.id, unknown_op_error(request.op, kLaterProjectOps));
 }
 
-void ProjectOps::ping(const Request& request, ReplyBuffer& out) const {
+void ProjectOps::ping(const Request& request, Answers& out) const {
   if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out, request.id, fields.error());
-  append_ok(out, request.id,
+    return append_error(out.replies, request.id, fields.error());
+  append_ok(out.replies, request.id,
             Json{{"broker_version", REMO_BROKER_VERSION},
                  {"protocol_version", protocol::kProtocolVersion},
                  {"project", project_->name()}});
 }
 
-void ProjectOps::info(const Request& request, ReplyBuffer& out) const {
+void ProjectOps::info(const Request& request, Answers& out) const {
   if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out, request.id, fields.error());
-  append_ok(out, request.id,
+    return append_error(out.replies, request.id, fields.error());
+  append_ok(out.replies, request.id,
             Json{{"project", project_->name()},
                  {"allowlist", project_->policy()->allowlist},
                  {"schema_version", protocol::kManifestSchemaVersion}});
 }
 
 // validate -> authorize (allowlist, before any lookup) -> look up -> audit -> reply
-void ProjectOps::get(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) const {
+void ProjectOps::get(const Request& request, const PeerCredentials& peer, Answers& out) const {
   const auto started = audit::Clock::now();
   if (auto fields = expect_only_fields(request, {"name"}); !fields) {
-    return append_error(out, request.id, fields.error());
+    return append_error(out.replies, request.id, fields.error());
   }
   const auto name = string_field(request, "name");
-  if (!name) return append_error(out, request.id, name.error());
+  if (!name) return append_error(out.replies, request.id, name.error());
   if (!core::is_valid_secret_name(*name)) {
-    return append_error(out, request.id, code::kProtocolError,
+    return append_error(out.replies, request.id, code::kProtocolError,
                         "field 'name' must be a secret name (^[A-Za-z0-9_]{1,128}$)");
   }
   const std::string secret(*name);
@@ -75,22 +75,24 @@ void ProjectOps::get(const Request& request, const PeerCredentials& peer, ReplyB
 
   const auto policy = project_->policy();
   if (!policy->allows(secret)) {
-    audit::record(audit_, std::move(event), audit::kDeny, code::kDenied, started);
+    audit::add(out.audit_events, std::move(event), audit::kDeny, code::kDenied, started);
     std::string message = "secret " + secret + " is not in the allowlist of project " + project_->name();
     if (policy->error) message += " (its manifest could not be loaded; the broker's status says why)";
-    return append_error(out, request.id, code::kDenied, message);
+    return append_error(out.replies, request.id, code::kDenied, message);
   }
   const auto snapshot = store_.snapshot();
   const core::SecretValue* value = snapshot->secrets->find(secret);
   if (value == nullptr) {
-    audit::record(audit_, std::move(event), audit::kAllow, code::kNotFound, started);
-    return append_error(out, request.id, code::kNotFound, "secret " + secret + " is allowed but not loaded");
+    audit::add(out.audit_events, std::move(event), audit::kAllow, code::kNotFound, started);
+    return append_error(out.replies, request.id, code::kNotFound,
+                        "secret " + secret + " is allowed but not loaded");
   }
-  if (auto written = append_secret_value(out, request.id, secret, *value, policy->ttl_seconds); !written) {
-    audit::record(audit_, std::move(event), audit::kAllow, written.error().code, started);
-    return append_error(out, request.id, written.error());
+  if (auto written = append_secret_value(out.replies, request.id, secret, *value, policy->ttl_seconds);
+      !written) {
+    audit::add(out.audit_events, std::move(event), audit::kAllow, written.error().code, started);
+    return append_error(out.replies, request.id, written.error());
   }
-  audit::record(audit_, std::move(event), audit::kAllow, audit::kOk, started);
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
 }
 
 }  // namespace remo::server

@@ -8,7 +8,6 @@
 
 #include <sys/types.h>
 
-#include "broker/core/audit_log.hpp"
 #include "broker/core/secret_store.hpp"
 #include "broker/server/endpoint.hpp"
 #include "broker/server/project_state.hpp"
@@ -20,20 +19,19 @@ class ProjectOps final : public Endpoint {
  public:
   // allowed_uids empty: any peer that can open the socket (its mode and group decide).
   ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
-             const core::SecretStore& store, core::AuditLog& audit);
+             const core::SecretStore& store);
 
-  bool admit(const PeerCredentials& peer) override;
-  void handle(std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) override;
+  bool admit(const PeerCredentials& peer, Answers& out) override;
+  void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
 
  private:
-  void ping(const Request& request, ReplyBuffer& out) const;
-  void info(const Request& request, ReplyBuffer& out) const;
-  void get(const Request& request, const PeerCredentials& peer, ReplyBuffer& out) const;
+  void ping(const Request& request, Answers& out) const;
+  void info(const Request& request, Answers& out) const;
+  void get(const Request& request, const PeerCredentials& peer, Answers& out) const;
 
   std::shared_ptr<const ProjectState> project_;
   std::vector<uid_t> allowed_uids_;
   const core::SecretStore& store_;
-  core::AuditLog& audit_;
 };
 
 }  // namespace remo::server

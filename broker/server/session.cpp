@@ -27,23 +27,26 @@ constexpr std::size_t kKeptReplyCapacity = 64 * 1024;
 
 // The endpoint's own failures (an allocation, a bug) cost this one request, never the broker. A partial
 // reply may hold secret bytes: it is wiped before the error reply takes its place.
-void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& peer, ReplyBuffer& out) {
-  const std::size_t before = out.size();
+void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& peer, Answers& out) {
+  const std::size_t replies_before = out.replies.size();
+  const std::size_t events_before = out.audit_events.size();
   try {
     endpoint.handle(line, peer, out);
   } catch (const std::exception& error) {
     spdlog::error("request failed with an internal error: {}", error.what());
-    sodium_memzero(out.data() + before, out.size() - before);
-    out.resize(before);
-    append_error(out, nullptr, protocol::code::kInternalError, "the broker could not answer this request");
+    sodium_memzero(out.replies.data() + replies_before, out.replies.size() - replies_before);
+    out.replies.resize(replies_before);
+    out.audit_events.resize(events_before);
+    append_error(out.replies, nullptr, protocol::code::kInternalError,
+                 "the broker could not answer this request");
   }
 }
 
 // Answers the complete lines buffered so far, in order. Returns true when it stopped because enough
 // replies are queued to be written first.
-bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredentials& peer, ReplyBuffer& out,
+bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredentials& peer, Answers& out,
                      std::size_t flush_threshold) {
-  while (out.size() < flush_threshold) {
+  while (out.replies.size() < flush_threshold) {
     const auto line = lines.next_line();
     if (!line) return false;
     if (line->empty()) continue;  // a blank line is not a request
@@ -52,15 +55,31 @@ bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredential
   return true;
 }
 
-// Writes and wipes the queued replies. False when the client is gone. A client gets one idle period to
-// take the replies, and a new one from then on to send its next request.
-asio::awaitable<bool> flush(Connection& connection, ReplyBuffer& out, const SessionLimits& limits) {
+// Writes and wipes the queued replies, then records their audit events. False when the client is gone
+// (the events are recorded all the same: the requests were made). A client gets one idle period to take
+// the replies, and a new one from then on to send its next request.
+asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionLimits& limits,
+                            core::AuditLog& audit) {
+  ReplyBuffer& replies = out.replies;
   connection.deadline = Clock::now() + limits.idle_timeout;
-  const auto [error, written] =
-      co_await asio::async_write(connection.socket, asio::buffer(out.data(), out.size()), kUseTuple);
+  // Replies nearly always fit in the socket buffer: write them at once (the socket is non-blocking) and
+  // wait only for what did not fit. Besides a suspension, this saves the reactor a poll per request.
+  asio::error_code error;
+  std::size_t written = connection.socket.write_some(asio::buffer(replies.data(), replies.size()), error);
+  if (error == asio::error::would_block || error == asio::error::try_again) {
+    error.clear();
+    written = 0;
+  }
+  if (!error && written < replies.size()) {
+    const auto [write_error, rest] = co_await asio::async_write(
+        connection.socket, asio::buffer(replies.data() + written, replies.size() - written), kUseTuple);
+    error = write_error;
+  }
   connection.deadline = Clock::now() + limits.idle_timeout;
-  wipe(out);
-  if (out.capacity() > kKeptReplyCapacity) ReplyBuffer().swap(out);  // a big reply's memory goes back (wiped)
+  wipe(replies);
+  if (replies.capacity() > kKeptReplyCapacity) ReplyBuffer().swap(replies);  // a big reply's memory goes back
+  for (nlohmann::json& event : out.audit_events) audit.record(std::move(event));
+  out.audit_events.clear();
   co_return !error;
 }
 
@@ -123,15 +142,18 @@ void Connection::cut() {
 }
 
 asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCredentials peer,
-                                  Endpoint& endpoint, SessionLimits limits,
+                                  Endpoint& endpoint, core::AuditLog& audit, SessionLimits limits,
                                   std::optional<asio::any_io_executor> handler_executor) {
   Connection& conn = *connection;
   const EndOnExit end_on_exit(conn);
-  ReplyBuffer out;
-  if (!endpoint.admit(peer)) {
-    append_error(out, nullptr, protocol::code::kPeerUnexpected,
+  asio::error_code non_blocking_error;
+  conn.socket.non_blocking(true, non_blocking_error);  // flush() writes without waiting when it can
+  if (non_blocking_error) co_return;
+  Answers out;
+  if (!endpoint.admit(peer, out)) {
+    append_error(out.replies, nullptr, protocol::code::kPeerUnexpected,
                  "uid " + std::to_string(peer.uid) + " may not use this socket");
-    co_await flush(conn, out, limits);
+    co_await flush(conn, out, limits, audit);
     co_return;
   }
   conn.deadline = Clock::now() + limits.idle_timeout;
@@ -155,12 +177,12 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
         more = false;
       }
       if (lines.overflowed()) {
-        append_error(out, nullptr, protocol::code::kProtocolError,
+        append_error(out.replies, nullptr, protocol::code::kProtocolError,
                      "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");
-        co_await flush(conn, out, limits);
+        co_await flush(conn, out, limits, audit);
         co_return;
       }
-      if (!out.empty() && !co_await flush(conn, out, limits)) co_return;
+      if (!out.replies.empty() && !co_await flush(conn, out, limits, audit)) co_return;
     }
     if (conn.draining) co_return;
 

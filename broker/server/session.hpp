@@ -14,6 +14,7 @@
 #include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "broker/core/audit_log.hpp"
 #include "broker/server/endpoint.hpp"
 #include "broker/server/peer_credentials.hpp"
 #include "protocol/codes.hpp"
@@ -51,11 +52,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool finished = false;                           // the session has ended
 };
 
-// Serves one connection until the client leaves, breaks the line limit, idles out or is drained/cut.
+// Serves one connection until the client leaves, breaks the line limit, idles out or is drained/cut. The
+// audit events of each batch of answers go to audit once the batch's replies are written.
 // When handler_executor is given (the admin socket's control plane), the endpoint runs there, one batch
 // of buffered lines per hop; otherwise it runs inline on the connection's strand. Closes the socket.
 asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCredentials peer,
-                                  Endpoint& endpoint, SessionLimits limits,
+                                  Endpoint& endpoint, core::AuditLog& audit, SessionLimits limits,
                                   std::optional<asio::any_io_executor> handler_executor);
 
 }  // namespace remo::server

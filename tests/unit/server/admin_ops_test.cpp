@@ -76,9 +76,7 @@ std::string read_text(const fs::path& file) {
 class AdminOpsTest : public ::testing::Test {
  protected:
   AdminOpsTest()
-      : audit_({dir_ / "audit.log"}),
-        registry_(dir_ / "run", dir_ / "state" / "registrations.json", sockets_),
-        ops_(broker_, registry_, audit_) {
+      : registry_(dir_ / "run", dir_ / "state" / "registrations.json", sockets_), ops_(broker_, registry_) {
     fs::create_directories(dir_ / "run");
     fs::create_directories(dir_ / "state");
     broker_.identities.push_back(crypto::X25519Identity::generate());
@@ -90,11 +88,13 @@ class AdminOpsTest : public ::testing::Test {
 
   Json call(const Json& request) {
     const std::string line = request.dump();
-    ReplyBuffer out;
+    Answers out;
     ops_.handle(line, {99, 0, 0}, out);
-    EXPECT_EQ(out.find('\n'), out.size() - 1) << "exactly one reply line";
-    replies_ += std::string(out.data(), out.size());
-    return Json::parse(std::string(out.data(), out.size() - 1));
+    for (auto& event : out.audit_events) events_.push_back(std::move(event));
+    const ReplyBuffer& reply = out.replies;
+    EXPECT_EQ(reply.find('\n'), reply.size() - 1) << "exactly one reply line";
+    replies_ += std::string(reply.data(), reply.size());
+    return Json::parse(std::string(reply.data(), reply.size() - 1));
   }
 
   Json push(std::string_view bundle) {
@@ -111,12 +111,17 @@ class AdminOpsTest : public ::testing::Test {
     return project;
   }
 
-  std::vector<nlohmann::json> audit_lines() {
-    audit_.flush();
-    std::vector<nlohmann::json> lines;
-    std::istringstream text(read_text(dir_ / "audit.log"));
-    for (std::string line; std::getline(text, line);) lines.push_back(nlohmann::json::parse(line));
-    return lines;
+  bool admit(const PeerCredentials& peer) {
+    Answers out;
+    const bool admitted = ops_.admit(peer, out);
+    for (auto& event : out.audit_events) events_.push_back(std::move(event));
+    return admitted;
+  }
+
+  std::string audit_text() const {
+    std::string text;
+    for (const auto& event : events_) text += event.dump() + "\n";
+    return text;
   }
 
   std::string secret(std::string_view name) {
@@ -126,12 +131,12 @@ class AdminOpsTest : public ::testing::Test {
   }
 
   test_support::TempDir dir_;
-  core::AuditLog audit_;
   BrokerState broker_;
   FakeSockets sockets_;
   ProjectRegistry registry_;
   AdminOps ops_;
-  std::string replies_;  // every reply line, for canary checks
+  std::string replies_;                 // every reply line, for canary checks
+  std::vector<nlohmann::json> events_;  // every audit event the ops produced
 };
 
 TEST_F(AdminOpsTest, StatusDescribesAFreshBroker) {
@@ -165,13 +170,13 @@ TEST_F(AdminOpsTest, APushIsDecryptedStoredAsCiphertextAndSwappedIn) {
   EXPECT_EQ(status["secret_count"], 2);
   EXPECT_EQ(status["secrets_loaded_at"], reply["loaded_at"]);
 
-  const auto lines = audit_lines();
+  const auto& lines = events_;
   ASSERT_EQ(lines.size(), 1U);
   EXPECT_EQ(lines[0]["event"], "creds.push");
   EXPECT_EQ(lines[0]["outcome"], "ok");
   EXPECT_EQ(lines[0]["secret_count"], 2);
   EXPECT_EQ(lines[0]["ciphertext_sha256"].get<std::string>().size(), 64U);
-  EXPECT_EQ(read_text(dir_ / "audit.log").find(kCanary), std::string::npos);
+  EXPECT_EQ(audit_text().find(kCanary), std::string::npos);
   EXPECT_EQ(replies_.find(kCanary), std::string::npos);
 }
 
@@ -199,11 +204,11 @@ TEST_F(AdminOpsTest, ABadPushChangesNothing) {
   EXPECT_EQ(secret("GITHUB_TOKEN"), "first");
   EXPECT_EQ(read_text(broker_.secrets_file), stored);
   EXPECT_EQ(replies_.find(kCanary), std::string::npos);
-  const auto lines = audit_lines();
+  const auto& lines = events_;
   ASSERT_EQ(lines.size(), 4U) << "the first push and three that failed after decoding";
   EXPECT_EQ(lines[1]["outcome"], "decrypt_failed");
   EXPECT_EQ(lines[3]["outcome"], "invalid_payload");
-  EXPECT_EQ(read_text(dir_ / "audit.log").find(kCanary), std::string::npos);
+  EXPECT_EQ(audit_text().find(kCanary), std::string::npos);
 }
 
 TEST_F(AdminOpsTest, ClearWipesMemoryAndRemovesTheBundleFile) {
@@ -214,7 +219,7 @@ TEST_F(AdminOpsTest, ClearWipesMemoryAndRemovesTheBundleFile) {
   const Json status = call({{"op", "status"}});
   EXPECT_TRUE(status["secrets_loaded_at"].is_null());
   EXPECT_EQ(status["secret_count"], 0);
-  EXPECT_EQ(audit_lines().back()["event"], "creds.clear");
+  EXPECT_EQ(events_.back()["event"], "creds.clear");
 }
 
 TEST_F(AdminOpsTest, RegisterBindsPersistsAndStartsTheProjectSocket) {
@@ -241,7 +246,7 @@ TEST_F(AdminOpsTest, RegisterBindsPersistsAndStartsTheProjectSocket) {
   EXPECT_EQ(status["projects"],
             Json::parse(R"([{"name":"myrepo","socket_path":")" + (dir_ / "run" / "myrepo.sock").string() +
                         R"(","allowlist_size":1}])"));
-  EXPECT_EQ(audit_lines().back()["event"], "project.register");
+  EXPECT_EQ(events_.back()["event"], "project.register");
 }
 
 TEST_F(AdminOpsTest, RegisterRefusesWhatItCannotServe) {
@@ -284,7 +289,7 @@ TEST_F(AdminOpsTest, ASocketThatCannotBeBoundLeavesNothingRegistered) {
   EXPECT_EQ(reply["code"], "internal_error");
   EXPECT_FALSE(fs::exists(dir_ / "state" / "registrations.json"));
   EXPECT_EQ(call({{"op", "status"}})["projects"], Json::array());
-  EXPECT_EQ(audit_lines().back()["outcome"], "internal_error");
+  EXPECT_EQ(events_.back()["outcome"], "internal_error");
 }
 
 TEST_F(AdminOpsTest, UnregisterClosesTheSocketAndForgetsTheProject) {
@@ -331,10 +336,10 @@ TEST_F(AdminOpsTest, RestoreKeepsProjectsWhoseManifestBrokeAndReportsThem) {
 }
 
 TEST_F(AdminOpsTest, OnlyRootAndTheBrokersUidAreAdmitted) {
-  EXPECT_TRUE(ops_.admit({1, 0, 0}));
-  EXPECT_TRUE(ops_.admit({1, 1000, 1000}));
-  EXPECT_FALSE(ops_.admit({1, 1001, 1001}));
-  const auto lines = audit_lines();
+  EXPECT_TRUE(admit({1, 0, 0}));
+  EXPECT_TRUE(admit({1, 1000, 1000}));
+  EXPECT_FALSE(admit({1, 1001, 1001}));
+  const auto& lines = events_;
   ASSERT_EQ(lines.size(), 1U);
   EXPECT_EQ(lines[0]["event"], "peer.rejected");
   EXPECT_EQ(lines[0]["socket"], "admin");

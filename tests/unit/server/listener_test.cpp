@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,10 +28,11 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 struct EchoEndpoint : Endpoint {
-  bool admit(const PeerCredentials& /*peer*/) override { return admit_peers; }
-  void handle(std::string_view line, const PeerCredentials& /*peer*/, ReplyBuffer& out) override {
+  bool admit(const PeerCredentials& /*peer*/, Answers& /*out*/) override { return admit_peers; }
+  void handle(std::string_view line, const PeerCredentials& /*peer*/, Answers& out) override {
     handled_on = std::this_thread::get_id();
-    append_ok(out, nullptr, Json{{"echo", std::string(line)}});
+    append_ok(out.replies, nullptr, Json{{"echo", std::string(line)}});
+    out.audit_events.push_back({{"event", "echo"}, {"line", std::string(line)}});
   }
   std::atomic<bool> admit_peers = true;
   std::atomic<std::thread::id> handled_on;
@@ -87,7 +90,7 @@ class ListenerTest : public ::testing::Test {
     auto file = bind_socket_file({path_, 0600, std::nullopt});
     ASSERT_TRUE(file.ok()) << file.error().message;
     listener_ = std::make_shared<Listener>(
-        pool_, std::move(*file), endpoint_,
+        pool_, std::move(*file), endpoint_, audit_,
         Listener::Options{"test", limits, max_connections, handler_executor}, live_);
     listener_->start();
     pool_.start();
@@ -106,6 +109,7 @@ class ListenerTest : public ::testing::Test {
 
   test_support::TempDir dir_;
   fs::path path_ = dir_ / "test.sock";
+  core::AuditLog audit_{{dir_ / "audit.log"}};
   IoPool pool_{2};
   std::atomic<std::size_t> live_{0};
   std::shared_ptr<EchoEndpoint> endpoint_ = std::make_shared<EchoEndpoint>();
@@ -120,6 +124,26 @@ TEST_F(ListenerTest, PipelinedRequestsAreAnsweredInOrder) {
   for (int i = 0; i < 500; ++i) batch += "req-" + std::to_string(i) + "\n";
   client.send(batch);
   for (int i = 0; i < 500; ++i) ASSERT_EQ(client.reply()["echo"], "req-" + std::to_string(i));
+}
+
+TEST_F(ListenerTest, AuditEventsAreRecordedOnceTheRepliesAreWritten) {
+  start();
+  Client client(path_);
+  client.send("first\nsecond\n");
+  EXPECT_EQ(client.reply()["echo"], "first");
+  EXPECT_EQ(client.reply()["echo"], "second");
+  std::string text;
+  for (int i = 0; i < 200 && text.find("second") == std::string::npos; ++i) {
+    audit_.flush();
+    std::ifstream file(dir_ / "audit.log");
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    if (text.find("second") == std::string::npos) std::this_thread::sleep_for(10ms);
+  }
+  const auto first = text.find("\"line\":\"first\"");
+  const auto second = text.find("\"line\":\"second\"");
+  ASSERT_NE(first, std::string::npos) << text;
+  ASSERT_NE(second, std::string::npos) << text;
+  EXPECT_LT(first, second);
 }
 
 TEST_F(ListenerTest, BlankLinesAreSkippedAndCarriageReturnsDropped) {
