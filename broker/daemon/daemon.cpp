@@ -142,7 +142,11 @@ int run_daemon(const DaemonConfig& config) {
     spdlog::critical("cannot start: {}", admin_file.error().message);
     return 1;
   }
-  auto admin_ops = std::make_shared<server::AdminOps>(broker, registry);
+  auto admin_ops = std::make_shared<server::AdminOps>(broker, registry, [&] {
+    if (auto notified = notifier.status(serving_status(broker, registry)); !notified) {
+      spdlog::warn("{}", notified.error().message);
+    }
+  });
   auto admin = std::make_shared<server::Listener>(
       pool, std::move(*admin_file), admin_ops, audit,
       server::Listener::Options{"admin", admin_limits, config.max_connections, control.get_executor()},

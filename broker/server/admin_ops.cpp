@@ -63,7 +63,8 @@ void fail(nlohmann::json event, audit::Clock::time_point started, const Json& id
 
 }  // namespace
 
-AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects) : broker_(broker), projects_(projects) {}
+AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects, std::function<void()> changed)
+    : broker_(broker), projects_(projects), changed_(std::move(changed)) {}
 
 bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
   if (is_admin_peer(peer, broker_.broker_uid)) return true;
@@ -156,6 +157,7 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
   broker_.store.replace(std::move(*secrets), loaded_at);
   broker_.bundle_error.reset();
   spdlog::info("push-creds: loaded a bundle of {} secrets", secret_count);
+  if (changed_) changed_();
 
   event["secret_count"] = secret_count;
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
@@ -179,6 +181,7 @@ void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, 
   }
   broker_.bundle_error.reset();
   spdlog::info("clear-creds: secrets wiped");
+  if (changed_) changed_();
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
   append_ok(out.replies, request.id);
 }
@@ -216,6 +219,7 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
   const auto added = projects_.add(std::move(registration));
   if (!added) return fail(std::move(event), started, request.id, added.error(), out);
   spdlog::info("register: project {} on {}", *name, (*added)->socket_path.string());
+  if (changed_) changed_();
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
   append_ok(out.replies, request.id, Json{{"socket_path", (*added)->socket_path.string()}});
 }
@@ -233,6 +237,7 @@ void AdminOps::unregister_project(const Request& request, const PeerCredentials&
     return fail(std::move(event), started, request.id, removed.error(), out);
   }
   spdlog::info("unregister: project {}", *name);
+  if (changed_) changed_();
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
   append_ok(out.replies, request.id);
 }
@@ -249,6 +254,7 @@ void AdminOps::reload_project(const Request& request, const PeerCredentials& pee
   const auto policy = projects_.reload(*name);
   if (!policy) return fail(std::move(event), started, request.id, policy.error(), out);
   spdlog::info("reload: project {} allows {} secrets", *name, (*policy)->allowlist.size());
+  if (changed_) changed_();
   event["allowlist_size"] = (*policy)->allowlist.size();
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
   append_ok(out.replies, request.id, Json{{"allowlist", (*policy)->allowlist}});

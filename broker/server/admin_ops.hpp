@@ -3,6 +3,7 @@
 // with each other without a lock, and none of their work (decryption, fsync) runs on a data-plane thread.
 #pragma once
 
+#include <functional>
 #include <string_view>
 
 #include "broker/server/broker_state.hpp"
@@ -14,7 +15,8 @@ namespace remo::server {
 
 class AdminOps final : public Endpoint {
  public:
-  AdminOps(BrokerState& broker, ProjectRegistry& projects);
+  // changed runs after every successful change of state (the daemon updates its sd_notify STATUS).
+  AdminOps(BrokerState& broker, ProjectRegistry& projects, std::function<void()> changed = {});
 
   bool admit(const PeerCredentials& peer, Answers& out) override;
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
@@ -30,6 +32,7 @@ class AdminOps final : public Endpoint {
 
   BrokerState& broker_;
   ProjectRegistry& projects_;
+  std::function<void()> changed_;
 };
 
 }  // namespace remo::server

@@ -98,6 +98,7 @@ class DaemonSmoke(unittest.TestCase):
         self.assertTrue(pushed["ok"], pushed)
         self.assertEqual(pushed["secret_count"], 3)
         self.assertEqual((b.sandbox / "state" / "secrets.enc").read_bytes(), ciphertext)
+        self.assertTrue(self.notify.wait_for("STATUS=serving 3 secrets to 0 projects"), self.notify.messages)
 
         registered = b.register("myrepo", ["GITHUB_TOKEN", "BLOB", "ABSENT"])
         self.replies.append(registered)

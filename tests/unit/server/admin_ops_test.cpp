@@ -76,7 +76,8 @@ std::string read_text(const fs::path& file) {
 class AdminOpsTest : public ::testing::Test {
  protected:
   AdminOpsTest()
-      : registry_(dir_ / "run", dir_ / "state" / "registrations.json", sockets_), ops_(broker_, registry_) {
+      : registry_(dir_ / "run", dir_ / "state" / "registrations.json", sockets_),
+        ops_(broker_, registry_, [this] { ++changes_; }) {
     fs::create_directories(dir_ / "run");
     fs::create_directories(dir_ / "state");
     broker_.identities.push_back(crypto::X25519Identity::generate());
@@ -133,6 +134,7 @@ class AdminOpsTest : public ::testing::Test {
   test_support::TempDir dir_;
   BrokerState broker_;
   FakeSockets sockets_;
+  int changes_ = 0;  // calls of the change hook
   ProjectRegistry registry_;
   AdminOps ops_;
   std::string replies_;                 // every reply line, for canary checks
@@ -203,6 +205,7 @@ TEST_F(AdminOpsTest, ABadPushChangesNothing) {
 
   EXPECT_EQ(secret("GITHUB_TOKEN"), "first");
   EXPECT_EQ(read_text(broker_.secrets_file), stored);
+  EXPECT_EQ(changes_, 1) << "only the first push changed anything";
   EXPECT_EQ(replies_.find(kCanary), std::string::npos);
   const auto& lines = events_;
   ASSERT_EQ(lines.size(), 4U) << "the first push and three that failed after decoding";
