@@ -6,14 +6,12 @@
 
 #include <cerrno>
 #include <csignal>
-#include <system_error>
+
+#include "broker/server/errno_text.hpp"
 
 namespace remo::daemon {
-namespace {
 
-std::string errno_text() { return std::generic_category().message(errno); }
-
-}  // namespace
+using server::errno_text;
 
 HardeningReport harden_process() {
   HardeningReport report;

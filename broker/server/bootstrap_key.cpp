@@ -6,10 +6,10 @@
 
 #include <cerrno>
 #include <string>
-#include <system_error>
 
 #include "broker/core/unique_fd.hpp"
 #include "broker/crypto/secure_buffer.hpp"
+#include "broker/server/errno_text.hpp"
 #include "protocol/codes.hpp"
 
 namespace remo::server {
@@ -19,8 +19,6 @@ Error key_error(const std::filesystem::path& file, const std::string& problem) {
   return Error{std::string(protocol::code::kBootstrapError),
                "bootstrap key " + file.string() + ": " + problem};
 }
-
-std::string errno_text() { return std::generic_category().message(errno); }
 
 }  // namespace
 

@@ -4,8 +4,8 @@
 
 #include <cerrno>
 #include <string>
-#include <system_error>
 
+#include "broker/server/errno_text.hpp"
 #include "protocol/codes.hpp"
 
 namespace remo::server {
@@ -14,9 +14,8 @@ Result<PeerCredentials> read_peer_credentials(int socket_fd) {
   ucred credentials{};
   socklen_t length = sizeof credentials;
   if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
-    return Error{
-        std::string(protocol::code::kInternalError),
-        "cannot read the peer's credentials (SO_PEERCRED): " + std::generic_category().message(errno)};
+    return Error{std::string(protocol::code::kInternalError),
+                 "cannot read the peer's credentials (SO_PEERCRED): " + errno_text()};
   }
   return PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
 }

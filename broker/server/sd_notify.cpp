@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <system_error>
 
 #include "broker/core/unique_fd.hpp"
+#include "broker/server/errno_text.hpp"
 #include "protocol/codes.hpp"
 
 namespace remo::server {
@@ -40,11 +40,11 @@ Result<void> SystemdNotifier::notify(std::string_view message) const {
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address_.size());
 
   const core::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd) return notify_error(address_, "socket(): " + std::generic_category().message(errno));
+  if (!fd) return notify_error(address_, "socket(): " + errno_text());
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
   const ssize_t sent = ::sendto(fd.get(), message.data(), message.size(), MSG_NOSIGNAL,
                                 reinterpret_cast<const sockaddr*>(&address), length);
-  if (sent < 0) return notify_error(address_, "sendto(): " + std::generic_category().message(errno));
+  if (sent < 0) return notify_error(address_, "sendto(): " + errno_text());
   if (static_cast<std::size_t>(sent) != message.size()) return notify_error(address_, "short send");
   return {};
 }

@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <system_error>
 
 #include "broker/core/unique_fd.hpp"
+#include "broker/server/errno_text.hpp"
 #include "protocol/codes.hpp"
 
 namespace remo::server {
@@ -20,8 +20,6 @@ namespace {
 Error socket_error(const std::filesystem::path& path, const std::string& problem) {
   return Error{std::string(protocol::code::kInternalError), "socket " + path.string() + ": " + problem};
 }
-
-std::string errno_text() { return std::generic_category().message(errno); }
 
 Result<sockaddr_un> address_of(const std::filesystem::path& path) {
   sockaddr_un address{};
