@@ -14,6 +14,7 @@
 #include "broker/core/manifest.hpp"
 #include "broker/core/state_file.hpp"
 #include "broker/core/timestamp.hpp"
+#include "broker/crypto/base64.hpp"
 #include "broker/server/audit_events.hpp"
 #include "broker/server/bundle.hpp"
 #include "broker/server/reply.hpp"
@@ -25,16 +26,15 @@ namespace {
 
 namespace code = protocol::code;
 
+// Standard base64 with padding, canonical only (the project's strict decoder: libsodium's accepts some
+// non-ASCII bytes). Line breaks and spaces are dropped first: base64 tools wrap lines.
 std::optional<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
-  std::vector<std::uint8_t> bytes(text.size() / 4 * 3 + 3);
-  std::size_t length = 0;
-  // Line breaks and spaces are tolerated (base64 tools wrap lines); nothing else is.
-  if (sodium_base642bin(bytes.data(), bytes.size(), text.data(), text.size(), " \t\r\n", &length, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return std::nullopt;
+  std::string compact;
+  compact.reserve(text.size());
+  for (const char c : text) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') compact.push_back(c);
   }
-  bytes.resize(length);
-  return bytes;
+  return crypto::base64::decode(compact, crypto::base64::Padding::kRequired);
 }
 
 std::string sha256_hex(const std::vector<std::uint8_t>& bytes) {

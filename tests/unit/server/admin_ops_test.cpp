@@ -182,6 +182,16 @@ TEST_F(AdminOpsTest, APushIsDecryptedStoredAsCiphertextAndSwappedIn) {
   EXPECT_EQ(replies_.find(kCanary), std::string::npos);
 }
 
+TEST_F(AdminOpsTest, WrappedBase64IsAcceptedAndNonCanonicalIsNot) {
+  const std::string encoded = base64(encrypt_to(broker_.identities[0].recipient(), "A = \"a\"\n"));
+  std::string wrapped;  // as `base64` prints it: lines of 76 characters
+  for (std::size_t at = 0; at < encoded.size(); at += 76) wrapped += encoded.substr(at, 76) + "\n";
+  EXPECT_EQ(call({{"op", "push-creds"}, {"ciphertext_b64", wrapped}})["secret_count"], 1);
+  EXPECT_EQ(call({{"op", "push-creds"}, {"ciphertext_b64", "YWdl"}})["code"], "decrypt_failed");
+  EXPECT_EQ(call({{"op", "push-creds"}, {"ciphertext_b64", "YWdl="}})["code"], "protocol_error");
+  EXPECT_EQ(call({{"op", "push-creds"}, {"ciphertext_b64", "YW\u00e9l"}})["code"], "protocol_error");
+}
+
 TEST_F(AdminOpsTest, ABadPushChangesNothing) {
   ASSERT_EQ(push("GITHUB_TOKEN = \"first\"\n")["ok"], true);
   const std::string stored = read_text(broker_.secrets_file);
