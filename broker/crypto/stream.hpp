@@ -4,7 +4,8 @@
 // extension are therefore all detected.
 //
 // The whole payload is in memory, so chunk boundaries follow from its length alone: the last chunk is
-// whatever remains after the full ones (a full chunk if the length is an exact multiple).
+// whatever remains after the full ones (a full chunk if the length is an exact multiple). Chunks are
+// independent, so open() splits payloads of 4 MiB and more between two threads.
 #pragma once
 
 #include <cstdint>

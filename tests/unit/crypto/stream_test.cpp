@@ -42,7 +42,9 @@ TEST_P(StreamRoundTrip, SealsAndOpens) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ChunkBoundaries, StreamRoundTrip,
-                         ::testing::Values(0, 1, kChunk - 1, kChunk, kChunk + 1, 2 * kChunk, 2 * kChunk + 1));
+                         ::testing::Values(0, 1, kChunk - 1, kChunk, kChunk + 1, 2 * kChunk, 2 * kChunk + 1,
+                                           // large enough to be opened by two threads
+                                           100 * kChunk, 100 * kChunk + 7));
 
 TEST(Stream, SizesFollowTheChunkLayout) {
   EXPECT_EQ(stream::ciphertext_size(0), 16u);
@@ -115,6 +117,27 @@ TEST(Stream, DetectsABitFlipAnywhere) {
     flipped[pos] ^= 0x01;
     EXPECT_FALSE(open(flipped).ok()) << pos;
   }
+}
+
+// Payloads of 64 chunks and more are opened in two halves on two threads: a failure in either half,
+// including the chunk at the split, is reported by its class and wipes the whole output.
+TEST(Stream, LargePayloadFailsWholeWhicheverHalfIsTampered) {
+  constexpr std::size_t kChunks = 101;  // 100 full ones and a last one of 3 bytes
+  const Bytes sealed = seal(testing::pattern((kChunks - 1) * kChunk + 3));
+  const std::size_t chunk_stride = stream::kEncryptedChunkSize;
+  for (std::size_t chunk : {std::size_t{0}, kChunks / 2 - 1, kChunks / 2, kChunks - 1}) {
+    Bytes flipped(sealed);
+    flipped[chunk * chunk_stride + 5] ^= 0x01;
+    auto opened = open(flipped);
+    ASSERT_FALSE(opened.ok()) << chunk;
+    EXPECT_EQ(opened.error().code, "payload");
+    EXPECT_EQ(opened.error().message.starts_with("chunk"), chunk != kChunks - 1) << opened.error().message;
+  }
+  Bytes flipped(sealed);
+  flipped.back() ^= 0x01;  // the tag of the short last chunk
+  auto opened = open(flipped);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_TRUE(opened.error().message.starts_with("last chunk")) << opened.error().message;
 }
 
 }  // namespace
