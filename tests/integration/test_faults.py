@@ -1,0 +1,182 @@
+"""Faults the broker must survive without losing anything: a full disk and a read-only state directory
+(small tmpfs mounts), and secrets that must be gone from the process's memory once they are cleared.
+
+Needs root (mount, /proc/PID/mem); skipped otherwise with the reason."""
+
+import base64
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import CANARY, Broker, Connection, age_encrypt, bundle_toml  # noqa: E402
+
+
+def can_mount():
+    if os.geteuid() != 0:
+        return False
+    probe = "/tmp/remo-mount-probe-%d" % os.getpid()
+    os.makedirs(probe, exist_ok=True)
+    try:
+        ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe],
+                            capture_output=True).returncode == 0
+        if ok:
+            subprocess.run(["umount", probe], check=True)
+        return ok
+    finally:
+        os.rmdir(probe)
+
+
+MOUNT_OK = can_mount()
+
+
+@contextlib.contextmanager
+def small_tmpfs(path, size_kib):
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0700", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory):
+    """Fills the file system under directory to the last byte; returns the filler's path."""
+    filler = os.path.join(directory, "filler")
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+def push_b64(broker, secrets):
+    return base64.b64encode(age_encrypt(broker.recipient, bundle_toml(secrets))).decode()
+
+
+@unittest.skipUnless(MOUNT_OK, "needs root and tmpfs mounts")
+class FullOrReadOnlyDisk(unittest.TestCase):
+    def setUp(self):
+        self.broker = Broker()
+        self.state = self.broker.sandbox / "state"
+        self.log = self.broker.sandbox / "log"
+        self.mounts = contextlib.ExitStack()
+        self.mounts.enter_context(small_tmpfs(self.state, 256))
+        self.addCleanup(self.mounts.close)
+        self.addCleanup(self.broker.cleanup)  # runs before the unmount
+        self.broker.start()
+        self.assertTrue(self.broker.push({"TOKEN": "old-value"})["ok"])
+        self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
+
+    def get_token(self):
+        return self.broker.project("proj", {"op": "get", "name": "TOKEN"})
+
+    def test_push_on_a_full_disk_fails_cleanly_and_keeps_the_old_set(self):
+        before = (self.state / "secrets.enc").read_bytes()
+        filler = fill(self.state)
+        reply = self.broker.admin({"op": "push-creds", "ciphertext_b64": push_b64(self.broker, {"TOKEN": CANARY})})
+        self.assertEqual(reply["code"], "internal_error", reply)
+        self.assertNotIn(CANARY, reply["message"])
+        self.assertEqual(self.get_token()["value"], "old-value")
+        self.assertEqual((self.state / "secrets.enc").read_bytes(), before)
+        self.assertEqual(sorted(p.name for p in self.state.iterdir()),
+                         ["filler", "registrations.json", "secrets.enc"], "no temp file left behind")
+        os.unlink(filler)
+        self.assertTrue(self.broker.push({"TOKEN": "new-value"})["ok"], "recovers once space is back")
+        self.assertEqual(self.get_token()["value"], "new-value")
+
+    def test_register_on_a_full_disk_fails_cleanly(self):
+        filler = fill(self.state)
+        reply = self.broker.register("other", ["TOKEN"])
+        self.assertFalse(reply["ok"], reply)
+        self.assertEqual(reply["code"], "internal_error", reply)
+        self.assertFalse(self.broker.project_socket("other").exists(), "no socket for a registration not saved")
+        self.assertEqual(self.get_token()["value"], "old-value", "existing projects keep being served")
+        os.unlink(filler)
+        self.assertTrue(self.broker.register("other", ["TOKEN"])["ok"])
+
+    def test_read_only_state_dir(self):
+        before = (self.state / "secrets.enc").read_bytes()
+        subprocess.run(["mount", "-o", "remount,ro", str(self.state)], check=True)
+        reply = self.broker.admin({"op": "push-creds", "ciphertext_b64": push_b64(self.broker, {"TOKEN": "x"})})
+        self.assertEqual(reply["code"], "internal_error", reply)
+        self.assertEqual(self.get_token()["value"], "old-value", "a failed push changes nothing")
+        self.assertEqual((self.state / "secrets.enc").read_bytes(), before)
+        # clear-creds is a revocation: memory is wiped even when the file cannot be removed, and the reply
+        # says that the file is still there.
+        reply = self.broker.admin({"op": "clear-creds"})
+        self.assertFalse(reply["ok"], "a clear that cannot remove secrets.enc must say so: " + str(reply))
+        self.assertEqual(reply["code"], "internal_error")
+        self.assertEqual(self.get_token()["code"], "not_found")
+        subprocess.run(["mount", "-o", "remount,rw", str(self.state)], check=True)
+        self.assertTrue(self.broker.push({"TOKEN": "after"})["ok"])
+
+    def test_audit_on_a_full_disk_degrades_and_recovers(self):
+        self.mounts.enter_context(small_tmpfs(self.log, 64))
+        # The broker already holds the audit file open on the old directory; restart it onto the tmpfs.
+        self.broker.stop()
+        self.broker.start()
+        filler = fill(self.log)
+        for _ in range(20):
+            self.assertEqual(self.get_token()["value"], "old-value", "gets keep working with audit blocked")
+        deadline = time.monotonic() + 5
+        while "audit" not in self.broker.stderr().lower() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("audit", self.broker.stderr().lower(), "the degradation is logged")
+        os.unlink(filler)
+        self.broker.project("proj", {"op": "get", "name": "NOPE"})
+        events = self.broker.wait_audit(lambda e: e.get("secret") == "NOPE", timeout=10)
+        self.assertTrue(events, "audit recovers when the disk does")
+        gets = [e for e in self.broker.audit_events() if e.get("event") == "secret.get" and e.get("secret") == "TOKEN"]
+        self.assertGreaterEqual(len(gets), 20, "buffered events are written once space is back")
+
+
+def process_memory_contains(pid, needle):
+    """Scans every readable mapping of a live process for needle (root only)."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            match = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+            start, end, perms = int(match.group(1), 16), int(match.group(2), 16), match.group(3)
+            if "r" not in perms or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            try:
+                mem.seek(start)
+                if needle in mem.read(end - start):
+                    return line.strip()
+            except (OSError, ValueError, OverflowError):
+                continue
+    return None
+
+
+@unittest.skipUnless(os.geteuid() == 0, "reading /proc/PID/mem of the daemon needs root")
+class SecretsLeaveMemory(unittest.TestCase):
+    def setUp(self):
+        self.broker = Broker()
+        self.addCleanup(self.broker.cleanup)
+        self.broker.start()
+
+    def test_canary_is_gone_from_memory_after_clear_and_unregister(self):
+        needle = CANARY.encode()
+        self.assertTrue(self.broker.push({"TOKEN": CANARY, "OTHER": "plain"})["ok"])
+        self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
+        with Connection(self.broker.project_socket("proj")) as c:
+            for _ in range(3):
+                self.assertEqual(c.call({"op": "get", "name": "TOKEN"})["value"], CANARY)
+        self.assertIsNotNone(process_memory_contains(self.broker.proc.pid, needle),
+                             "the scan must find the canary while it is loaded (or it proves nothing)")
+        self.assertTrue(self.broker.admin({"op": "clear-creds"})["ok"])
+        self.assertTrue(self.broker.admin({"op": "unregister", "name": "proj"})["ok"])
+        where = process_memory_contains(self.broker.proc.pid, needle)
+        self.assertIsNone(where, f"canary still in the daemon's memory after clear-creds: {where}")
+        self.assertEqual(self.broker.stop(), 0)
+        self.assertEqual(self.broker.files_containing(needle), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
