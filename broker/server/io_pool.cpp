@@ -10,16 +10,18 @@ IoPool::IoPool(unsigned threads) {
   work_.reserve(count);
   for (unsigned i = 0; i < count; ++i) {
     // Concurrency hint 1: one thread runs each context (other threads still post to it safely).
-    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    contexts_.push_back(std::make_unique<Context>(1));
     work_.push_back(asio::make_work_guard(*contexts_.back()));
   }
 }
 
 IoPool::~IoPool() {
   stop();
-  // Destroying a context destroys the coroutines still suspended on it, and with them the last references
-  // to listeners, whose acceptors live on the first context. So that one goes last.
-  while (!contexts_.empty()) contexts_.pop_back();
+  // Shutting a context down destroys the handlers and coroutines still pending on it, and with them
+  // objects (listeners, connections, timers) that belong to other contexts. So every context is shut
+  // down while all of them still exist, and only then are they destroyed.
+  for (auto& context : contexts_) context->shut_down();
+  contexts_.clear();
 }
 
 asio::io_context& IoPool::next() noexcept {

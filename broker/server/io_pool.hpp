@@ -31,8 +31,14 @@ class IoPool {
   void stop();   // stops every context and joins the threads; pending handlers are not run
 
  private:
+  // An io_context whose services can be shut down before any context is destroyed (see ~IoPool).
+  class Context : public asio::io_context {
+   public:
+    using asio::io_context::io_context;
+    void shut_down() { shutdown(); }
+  };
   using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<WorkGuard> work_;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> next_{0};

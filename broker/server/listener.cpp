@@ -64,11 +64,15 @@ void Listener::start() {
 asio::awaitable<void> Listener::accept_loop([[maybe_unused]] std::shared_ptr<Listener> self) {
   asio::steady_timer backoff(io_);
   while (acceptor_.is_open()) {
-    auto [error, socket] =
-        co_await acceptor_.async_accept(asio::any_io_executor(pool_.next().get_executor()), kUseTuple);
+    // Accept on the acceptor's own context, then move the descriptor to a data-plane context. A pending
+    // accept therefore never holds a socket of another context, which may be destroyed first at shutdown.
+    auto [error, accepted] = co_await acceptor_.async_accept(kUseTuple);
     if (!error) {
-      serve(std::move(socket));
-      continue;
+      const int fd = accepted.release(error);
+      if (!error) {
+        serve(UnixSocket(pool_.next(), asio::local::stream_protocol(), fd));
+        continue;
+      }
     }
     if (error == asio::error::operation_aborted || !acceptor_.is_open()) break;
     if (out_of_descriptors(error)) {

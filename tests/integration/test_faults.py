@@ -143,14 +143,19 @@ def process_memory_contains(pid, needle):
         for line in maps:
             match = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
             start, end, perms = int(match.group(1), 16), int(match.group(2), 16), match.group(3)
-            if "r" not in perms or "[vvar]" in line or "[vsyscall]" in line:
+            # Skip what cannot hold heap data: kernel pages and huge reservations (ASan's shadow memory).
+            if "r" not in perms or "[vvar]" in line or "[vsyscall]" in line or end - start > (4 << 30):
                 continue
-            try:
-                mem.seek(start)
-                if needle in mem.read(end - start):
+            tail = b""
+            for offset in range(start, end, 1 << 20):
+                try:
+                    mem.seek(offset)
+                    block = tail + mem.read(min(1 << 20, end - offset))
+                except (OSError, ValueError, OverflowError):
+                    break
+                if needle in block:
                     return line.strip()
-            except (OSError, ValueError, OverflowError):
-                continue
+                tail = block[-(len(needle) - 1):]
     return None
 
 
