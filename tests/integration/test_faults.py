@@ -6,13 +6,18 @@ Needs root (mount, /proc/PID/mem); skipped otherwise with the reason."""
 import base64
 import contextlib
 import os
+import pathlib
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
 from harness import CANARY, Broker, Connection, age_encrypt, bundle_toml  # noqa: E402
 
 
@@ -182,6 +187,41 @@ class SecretsLeaveMemory(unittest.TestCase):
         self.assertEqual(self.broker.stop(), 0)
         self.assertEqual(self.broker.files_containing(needle), [])
 
+    def test_no_core_files_and_locked_secret_memory(self):
+        self.assertTrue(self.broker.push({"TOKEN": CANARY})["ok"])
+        pid = self.broker.proc.pid
+        with open(f"/proc/{pid}/limits") as f:
+            core = [line for line in f if line.startswith("Max core file size")][0].split()
+        self.assertEqual(core[4:6], ["0", "0"], "RLIMIT_CORE is 0 (soft and hard)")
+        with open(f"/proc/{pid}/status") as f:
+            locked_kib = int([line for line in f if line.startswith("VmLck:")][0].split()[1])
+        self.assertGreater(locked_kib, 0, "secure memory is mlocked (never swapped)")
+
+
+    def test_not_dumpable(self):
+        # PR_SET_DUMPABLE 0 makes the kernel give the process's /proc entries to root instead of its own
+        # uid (and refuses ptrace and core dumps). Observable only when the daemon is not root, so this
+        # runs a second broker as nobody (65534).
+        if not shutil.which("setpriv"):
+            self.skipTest("setpriv (util-linux) is not installed")
+        sandbox = pathlib.Path(tempfile.mkdtemp(prefix="remo-nobody-"))
+        self.addCleanup(shutil.rmtree, sandbox, True)
+        other = Broker(sandbox=sandbox)
+        subprocess.run(["chown", "-R", "65534:65534", str(sandbox)], check=True)
+        os.chmod(sandbox, 0o755)
+        env = dict(os.environ, HOME=str(sandbox))
+        env.pop("NOTIFY_SOCKET", None)
+        other.stderr_file = open(other.stderr_path, "ab")
+        other.proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", harness.BROKER,
+                                       "--sandbox", str(sandbox)], stdin=subprocess.DEVNULL,
+                                      stdout=other.stderr_file, stderr=other.stderr_file, env=env)
+        self.addCleanup(other.stop, signal.SIGKILL)
+        other.wait_ready()
+        with open(f"/proc/{other.proc.pid}/status") as f:
+            uid_line = [line for line in f if line.startswith("Uid:")][0].split()
+        self.assertEqual(uid_line[1], "65534", "the daemon runs as nobody")
+        self.assertEqual(os.stat(f"/proc/{other.proc.pid}/status").st_uid, 0,
+                         "/proc/PID is root's: the process is not dumpable")
 
 if __name__ == "__main__":
     unittest.main()
