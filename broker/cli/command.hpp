@@ -26,4 +26,7 @@ int run_recipient(CommandArgs args);
 int run_encrypt(CommandArgs args);
 int run_decrypt(CommandArgs args);
 
+// rotate_command.cpp
+int run_rotate(CommandArgs args);
+
 }  // namespace remo::cli

@@ -16,6 +16,7 @@ constexpr std::array kCommands = {
     Command{"recipient", "print the recipient of each identity (like age-keygen -y)", run_recipient},
     Command{"encrypt", "encrypt a file to age recipients", run_encrypt},
     Command{"decrypt", "decrypt an age file (all-or-nothing)", run_decrypt},
+    Command{"rotate", "replace the broker's bootstrap key (admin, on the instance)", run_rotate},
 };
 
 void print_usage(std::FILE* out) {

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -100,7 +101,7 @@ struct Change {
 
 struct Batch {
   std::vector<Change*> changes;                             // owned by the callers, who wait until `done`
-  std::optional<crypto::X25519Recipient> recipient_before;  // set by rekey: restored on failure
+  std::optional<std::vector<crypto::X25519Recipient>> recipients_before;  // set by rekey: restored on failure
   bool done = false;
   bool ok = false;
 };
@@ -117,7 +118,7 @@ struct ClaimLedger::Impl {
   std::unordered_map<claim_token::Hash, std::string, claim_token::HashHasher> id_by_hash;
   std::deque<Tombstone> tombstones;  // oldest first
   std::size_t pending_bytes = 0;     // sum of the values in `entries`
-  crypto::X25519Recipient recipient;
+  std::vector<crypto::X25519Recipient> recipients;  // every write encrypts to all of them
   std::shared_ptr<Batch> open_batch = std::make_shared<Batch>();
   bool writing = false;    // a leader is writing (or about to write) a batch
   bool lingering = false;  // that leader is waiting for stragglers to join (see linger)
@@ -170,8 +171,8 @@ struct ClaimLedger::Impl {
   }
 
   // Encrypt and replace the file (no lock held). Logs the reason of a failure; callers get a sentence.
-  bool persist(std::span<const std::uint8_t> plaintext, const crypto::X25519Recipient& to) const {
-    auto ciphertext = crypto::encrypt(plaintext, std::span(&to, 1));
+  bool persist(std::span<const std::uint8_t> plaintext, std::span<const crypto::X25519Recipient> to) const {
+    auto ciphertext = crypto::encrypt(plaintext, to);
     if (!ciphertext) {
       spdlog::error("one-shot secret ledger: encryption failed: {}: {}", ciphertext.error().code,
                     ciphertext.error().message);
@@ -248,7 +249,7 @@ struct ClaimLedger::Impl {
     bool ok = false;
     try {
       const auto plaintext = snapshot();
-      const crypto::X25519Recipient to = recipient;
+      const std::vector<crypto::X25519Recipient> to = recipients;
       lock.unlock();
       ok = persist(plaintext, to);
       sodium_memzero(scratch.data(), plaintext.size());
@@ -265,7 +266,7 @@ struct ClaimLedger::Impl {
       for (Change* change : batch->changes) confirm(*change);
     } else {
       for (auto it = batch->changes.rbegin(); it != batch->changes.rend(); ++it) undo(**it);
-      if (batch->recipient_before) recipient = *batch->recipient_before;
+      if (batch->recipients_before) recipients = std::move(*batch->recipients_before);
     }
     batch->ok = ok;
     batch->done = true;
@@ -299,7 +300,7 @@ ClaimLedger::~ClaimLedger() = default;
 
 Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X25519Identity> identities) {
   auto impl = std::make_unique<Impl>();
-  impl->recipient = options.recipient;
+  impl->recipients = {options.recipient};
   impl->options = std::move(options);
   const auto& file = impl->options.file;
 
@@ -447,11 +448,16 @@ Result<std::vector<std::string>> ClaimLedger::expire(std::chrono::system_clock::
 }
 
 Result<void> ClaimLedger::rekey(const crypto::X25519Recipient& recipient) {
+  return rekey(std::span(&recipient, 1));
+}
+
+Result<void> ClaimLedger::rekey(std::span<const crypto::X25519Recipient> recipients) {
+  if (recipients.empty()) return bad_request("rekey needs at least one recipient");
   // One rekey at a time, so undoing a failed one can never overwrite a later one.
   const std::lock_guard rekeying(impl_->rekey_mutex);
   std::unique_lock lock(impl_->mutex);
-  impl_->open_batch->recipient_before = impl_->recipient;
-  impl_->recipient = recipient;
+  impl_->open_batch->recipients_before = impl_->recipients;
+  impl_->recipients.assign(recipients.begin(), recipients.end());
   const auto batch = impl_->open_batch;
   if (!impl_->wait_durable(lock, batch)) return not_durable("the re-encrypted one-shot secret ledger");
   return {};

@@ -143,8 +143,10 @@ class ClaimLedger {
   // again later (they stay unclaimable meanwhile). Meant for a periodic timer.
   Result<std::vector<std::string>> expire(std::chrono::system_clock::time_point now);
 
-  // Re-encrypts the ledger to a new recipient (rotate-bootstrap), durably. On error the old recipient
-  // stays in force and the file is unchanged.
+  // Re-encrypts the ledger to new recipients (rotate-bootstrap: the old and the new key while the rotation
+  // is pending, then the new one alone), durably; every later write encrypts to them too. On error the
+  // previous recipients stay in force and the file is unchanged. An empty list is a protocol_error.
+  Result<void> rekey(std::span<const crypto::X25519Recipient> recipients);
   Result<void> rekey(const crypto::X25519Recipient& recipient);
 
   // Pending secrets first (oldest first), then tombstones (oldest first). A pending secret whose ttl has

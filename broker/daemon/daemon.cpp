@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@
 #include "broker/server/broker_state.hpp"
 #include "broker/server/bundle.hpp"
 #include "broker/server/io_pool.hpp"
+#include "broker/server/key_rotation.hpp"
 #include "broker/server/listener.hpp"
 #include "broker/server/project_listeners.hpp"
 #include "broker/server/project_registry.hpp"
@@ -118,6 +120,10 @@ int run_daemon(const DaemonConfig& config) {
   broker.secrets_file = config.state_dir / "secrets.enc";
   broker.broker_uid = ::getuid();
   load_saved_bundle(broker);
+  server::resume_rotation(broker);  // after the claim ledger is opened: it keeps claims.enc on both keys
+  if (const char* crash_at = std::getenv("REMO_TEST_CRASH_AT"); crash_at && config.sandbox) {
+    server::arm_test_crash(crash_at);  // tests/integration/test_rotate.py only: never outside --sandbox
+  }
   phase_done("directories and bundle");
 
   core::AuditLog audit({config.audit_log});

@@ -17,6 +17,7 @@
 #include "broker/crypto/base64.hpp"
 #include "broker/server/audit_events.hpp"
 #include "broker/server/bundle.hpp"
+#include "broker/server/key_rotation.hpp"
 #include "broker/server/reply.hpp"
 #include "broker/server/unsupported_ops.hpp"
 #include "protocol/codes.hpp"
@@ -76,7 +77,7 @@ bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
 
 void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
-  static constexpr std::array<std::pair<std::string_view, Op>, 7> kOps = {{
+  static constexpr std::array<std::pair<std::string_view, Op>, 8> kOps = {{
       {"status", &AdminOps::status},
       {"get-public-key", &AdminOps::get_public_key},
       {"push-creds", &AdminOps::push_creds},
@@ -84,6 +85,7 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
       {"register", &AdminOps::register_project},
       {"unregister", &AdminOps::unregister_project},
       {"reload", &AdminOps::reload_project},
+      {"rotate-bootstrap", &AdminOps::rotate_bootstrap},
   }};
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
@@ -108,7 +110,10 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
   const auto snapshot = broker_.store.snapshot();
   const auto uptime = std::chrono::steady_clock::now() - broker_.started_at;
   const std::optional<std::string>& last_error =
-      broker_.bundle_error ? broker_.bundle_error : projects_.persistence_error();
+      broker_.bootstrap_error ? broker_.bootstrap_error
+      : broker_.bundle_error  ? broker_.bundle_error
+                              : projects_.persistence_error();
+  Json rotation = rotation_status(broker_);
   append_ok(out.replies, request.id,
             Json{{"broker_version", REMO_BROKER_VERSION},
                  {"protocol_version", protocol::kProtocolVersion},
@@ -119,7 +124,9 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                  {"recipient", broker_.recipient},
                  {"decryption_key_source", broker_.decryption_key_source},
                  {"projects", std::move(projects)},
-                 {"last_error", last_error ? Json(*last_error) : Json(nullptr)}});
+                 {"last_error", last_error ? Json(*last_error) : Json(nullptr)},
+                 {"rotation", std::move(rotation["rotation"])},
+                 {"bootstrap_error", std::move(rotation["bootstrap_error"])}});
 }
 
 void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
@@ -145,6 +152,9 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
   auto event = audit::begin(audit::kCredsPush, peer);
   event["ciphertext_sha256"] = sha256_hex(*ciphertext);
 
+  if (auto allowed = check_push_allowed(broker_); !allowed) {
+    return fail(std::move(event), started, request.id, allowed.error(), out);
+  }
   auto secrets = open_bundle(*ciphertext, broker_.identities);
   if (!secrets) return fail(std::move(event), started, request.id, secrets.error(), out);
   if (auto stored = core::write_file_atomically(broker_.secrets_file, *ciphertext, 0600); !stored) {

@@ -21,6 +21,7 @@ inline constexpr std::string_view kProjectRegister = "project.register";
 inline constexpr std::string_view kProjectUnregister = "project.unregister";
 inline constexpr std::string_view kProjectReload = "project.reload";
 inline constexpr std::string_view kPeerRejected = "peer.rejected";
+inline constexpr std::string_view kBootstrapRotate = "bootstrap.rotate";
 
 inline constexpr std::string_view kAllow = "allow";
 inline constexpr std::string_view kDeny = "deny";

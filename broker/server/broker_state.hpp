@@ -7,12 +7,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "broker/core/claim_ledger.hpp"
 #include "broker/core/secret_store.hpp"
 #include "broker/crypto/age.hpp"
+#include "broker/server/rotation_marker.hpp"
 
 namespace remo::server {
 
@@ -28,6 +31,15 @@ struct BrokerState {
   // Why the bundle in secrets.enc could not be loaded at start-up, written by a push or removed by a clear;
   // status reports it as last_error until the next successful push or clear.
   std::optional<std::string> bundle_error;
+
+  std::unique_ptr<core::ClaimLedger> claims;  // one-shot secrets (state_dir/claims.enc); null when it could not be opened
+
+  // A bootstrap key rotation under way (state_dir/rotation.json, see key_rotation.hpp): until it is
+  // confirmed, secrets.enc and claims.enc are encrypted to both its old and its new key.
+  std::optional<PendingRotation> rotation;
+  // Set at start-up when the bootstrap key cannot open the saved state (it is encrypted to other keys):
+  // the broker serves nothing from it, never overwrites it by itself, and status says why.
+  std::optional<std::string> bootstrap_error;
 };
 
 }  // namespace remo::server

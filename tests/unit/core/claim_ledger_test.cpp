@@ -559,6 +559,33 @@ TEST_F(ClaimLedgerTest, RekeyReencryptsToTheNewRecipient) {
   EXPECT_EQ(value->bytes.view(), "carried over");
 }
 
+// rotate-bootstrap's pending phase: the ledger is encrypted to the old and the new key at once, so a restart
+// with either credential opens it, and writes made meanwhile keep both; then the new key alone.
+TEST_F(ClaimLedgerTest, RekeyToSeveralRecipientsOpensWithEitherKey) {
+  const auto next = crypto::X25519Identity::generate();
+  const std::vector<crypto::X25519Recipient> both{identity_.recipient(), next.recipient()};
+  std::string first;
+  std::string second;
+  {
+    auto ledger = open();
+    first = create(ledger, "proj", "before the rotation");
+    ASSERT_TRUE(ledger.rekey(both));
+    second = create(ledger, "proj", "during the rotation");  // written to both as well
+  }
+  for (const auto* key : {&identity_, &next}) {
+    auto reopened = ClaimLedger::open(options(), std::span(key, 1));
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(reopened->pending_count(), 2u);
+  }
+  auto ledger = open_with(options(), std::span(&next, 1));
+  EXPECT_EQ(ledger.rekey(std::span<const crypto::X25519Recipient>()).error().code, "protocol_error");
+  ASSERT_TRUE(ledger.rekey(next.recipient()));
+  EXPECT_FALSE(ClaimLedger::open(options(), std::span(&identity_, 1)));  // the old key opens nothing now
+  auto value = ledger.claim("proj", second);
+  ASSERT_TRUE(value);
+  EXPECT_EQ(value->bytes.view(), "during the rotation");
+}
+
 TEST_F(ClaimLedgerTest, FailedRekeyKeepsTheOldRecipient) {
   const auto next = crypto::X25519Identity::generate();
   auto ledger = open();

@@ -1,0 +1,296 @@
+// remo-brokerctl rotate: replaces the instance's bootstrap key (README "Rotating the bootstrap key").
+//
+//   1. status                      which key the broker holds, and whether a rotation is pending
+//   2. rotate-bootstrap {identity?} the broker re-encrypts its state to the old and the new key
+//   3. write the credential file   atomically; plain 0600, or sealed by systemd-creds
+//   4. rotate-bootstrap {confirm}   the broker re-encrypts to the new key alone and drops the old one
+//
+// Re-running it after a crash of the broker or of this command at any step finishes the job: the
+// credential file says which key survives. If it already holds the pending new key, the command only
+// confirms (handing the key back first when the broker restarted with the old credential); if it still
+// holds the old key, the rotation starts over (the new key of the interrupted attempt was never saved).
+//
+// The identity is held in secure memory and travels on the admin socket and through pipes only.
+#include <sodium.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "broker/cli/args.hpp"
+#include "broker/cli/command.hpp"
+#include "broker/cli/credential_file.hpp"
+#include "broker/cli/io.hpp"
+#include "broker/core/unique_fd.hpp"
+#include "broker/crypto/age.hpp"
+#include "broker/crypto/secure_buffer.hpp"
+
+namespace remo::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kCommand = "rotate";
+constexpr std::string_view kDefaultAdminSocket = "/run/remo-broker/admin.sock";
+constexpr std::string_view kPlainCredential = "/etc/credstore/bootstrap-key";
+constexpr std::string_view kSealedCredential = "/etc/credstore.encrypted/bootstrap-key";
+constexpr std::size_t kMaxReplyBytes = 1024 * 1024;
+
+constexpr std::string_view kUsage =
+    "usage: remo-brokerctl rotate [--socket PATH] [--credential-file PATH] [--systemd-creds]\n"
+    "                             [--identity-file FILE]\n"
+    "\n"
+    "Replaces the broker's bootstrap key: the broker re-encrypts its saved secrets and pending one-shot\n"
+    "secrets to the old and the new key, the new identity is written to the credential file, then the\n"
+    "broker drops the old key. Safe to re-run after a crash at any step: it finishes the rotation.\n"
+    "Prints the new recipient (age1...) on stdout.\n"
+    "\n"
+    "  --socket PATH           admin socket (default $REMO_BROKER_ADMIN_SOCKET, else /run/remo-broker/admin.sock)\n"
+    "  --credential-file PATH  the file systemd loads as credential bootstrap-key (default\n"
+    "                          /etc/credstore/bootstrap-key, or /etc/credstore.encrypted/bootstrap-key\n"
+    "                          with --systemd-creds)\n"
+    "  --systemd-creds         the credential file is sealed with `systemd-creds encrypt --name=bootstrap-key`\n"
+    "                          (for LoadCredentialEncrypted=)\n"
+    "  --identity-file FILE    use this age identity as the new key instead of one the broker generates\n";
+
+int failure(std::string_view message) {
+  std::fprintf(stderr, "remo-brokerctl rotate: %.*s\n", static_cast<int>(message.size()), message.data());
+  return kExitFailure;
+}
+
+std::span<const std::uint8_t> bytes_of(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};  // NOLINT: byte view
+}
+
+// One request line, one reply line, on a fresh connection to the admin socket. The reply is read into
+// secure memory: a begin reply carries a generated identity.
+Result<crypto::SecureBuffer> call_admin(const std::string& socket_path, std::span<const std::uint8_t> request) {
+  const auto io_error = [&](const std::string& what) {
+    return Error{"io", "admin socket " + socket_path + ": " + what + ": " + std::strerror(errno)};
+  };
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(address.sun_path)) return Error{"io", "admin socket path is too long"};
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  const core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return io_error("socket");
+  const timeval timeout{120, 0};  // re-encrypting a large state takes a while
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {  // NOLINT
+    return io_error("connect (is remo-broker running, and are you root?)");
+  }
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return io_error("send");
+    sent += static_cast<std::size_t>(n);
+  }
+  crypto::SecureBuffer reply(kMaxReplyBytes);
+  std::size_t filled = 0;
+  while (filled < reply.size()) {
+    const ssize_t n = ::recv(fd.get(), reply.data() + filled, reply.size() - filled, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_error("receive");
+    if (n == 0) return Error{"io", "the broker closed the connection without a reply (did it stop?)"};
+    const auto* end = std::find(reply.data() + filled, reply.data() + filled + n, '\n');
+    filled += static_cast<std::size_t>(n);
+    if (end != reply.data() + filled) {
+      reply.truncate(static_cast<std::size_t>(end - reply.data()));
+      return reply;
+    }
+  }
+  return Error{"io", "the broker's reply is longer than 1 MiB"};
+}
+
+// A reply without secrets, parsed; ok:false becomes an error with the broker's code and message.
+Result<json> call_json(const std::string& socket_path, std::string_view request) {
+  auto line = call_admin(socket_path, bytes_of(request));
+  if (!line) return std::move(line).error();
+  auto reply = json::parse(line->view(), nullptr, false);
+  if (!reply.is_object()) return Error{"io", "the broker's reply is not a JSON object"};
+  if (reply.value("ok", false) != true) {
+    return Error{reply.value("code", std::string("error")), reply.value("message", std::string("(no message)"))};
+  }
+  return reply;
+}
+
+// The generated identity in a begin reply, moved out to its own secure buffer and blanked in the line
+// before the rest of it is parsed (the JSON library keeps strings in ordinary memory).
+std::optional<crypto::SecureBuffer> take_identity(crypto::SecureBuffer& line) {
+  constexpr std::string_view kKey = "\"identity\":\"";
+  const std::string_view text = line.view();
+  const auto start = text.find(kKey);
+  if (start == std::string_view::npos) return std::nullopt;
+  const auto value = start + kKey.size();
+  const auto end = text.find('"', value);
+  if (end == std::string_view::npos) return std::nullopt;
+  auto identity = crypto::SecureBuffer::copy_of(text.substr(value, end - value));
+  std::memset(line.data() + value, 'x', end - value);
+  return identity;
+}
+
+struct Begun {
+  std::string recipient;
+  std::optional<crypto::X25519Identity> generated;
+};
+
+// rotate-bootstrap, with the given identity or none (the broker generates one and returns it).
+Result<Begun> begin(const std::string& socket_path, const crypto::X25519Identity* identity) {
+  crypto::SecureBuffer request = crypto::SecureBuffer::copy_of(std::string_view(R"({"op":"rotate-bootstrap"})"
+                                                                                "\n"));
+  if (identity) {
+    const crypto::SecureBuffer key = identity->encode();
+    constexpr std::string_view kHead = R"({"op":"rotate-bootstrap","identity":")";
+    constexpr std::string_view kTail = "\"}\n";
+    request = crypto::SecureBuffer(kHead.size() + key.size() + kTail.size());
+    std::memcpy(request.data(), kHead.data(), kHead.size());
+    std::memcpy(request.data() + kHead.size(), key.data(), key.size());
+    std::memcpy(request.data() + kHead.size() + key.size(), kTail.data(), kTail.size());
+  }
+  auto line = call_admin(socket_path, request.span());
+  if (!line) return std::move(line).error();
+  auto identity_text = take_identity(*line);
+  auto reply = json::parse(line->view(), nullptr, false);
+  if (!reply.is_object()) return Error{"io", "the broker's reply is not a JSON object"};
+  if (reply.value("ok", false) != true) {
+    return Error{reply.value("code", std::string("error")), reply.value("message", std::string("(no message)"))};
+  }
+  Begun begun{reply.value("recipient", std::string()), std::nullopt};
+  if (identity_text) {
+    auto parsed = crypto::X25519Identity::parse(identity_text->view());
+    if (!parsed || parsed->recipient().encode() != begun.recipient) {
+      return Error{"io", "the broker's reply carries an identity that does not match its recipient"};
+    }
+    begun.generated = std::move(*parsed);
+  } else if (!identity) {
+    return Error{"io", "the broker generated a key but did not return it (are you root?)"};
+  }
+  return begun;
+}
+
+Result<void> confirm(const std::string& socket_path, const std::string& recipient) {
+  const json request{{"op", "rotate-bootstrap"}, {"confirm", true}, {"recipient", recipient}};
+  auto reply = call_json(socket_path, request.dump() + "\n");
+  if (!reply) return std::move(reply).error();
+  return {};
+}
+
+std::string error_line(const Error& error) { return error.code + ": " + error.message; }
+
+// Begins a rotation, saves the new key in the credential file, confirms.
+int rotate_from_old_key(const std::string& socket_path, const CredentialFile& credential,
+                        const std::optional<crypto::X25519Identity>& chosen) {
+  auto begun = begin(socket_path, chosen ? &*chosen : nullptr);
+  if (!begun) return failure("the broker did not start the rotation: " + error_line(begun.error()));
+  const crypto::X25519Identity& next = begun->generated ? *begun->generated : *chosen;
+  if (auto written = write_credential(credential, next); !written) {
+    return failure(error_line(written.error()) +
+                   "; the broker keeps both keys until the rotation is confirmed: fix this and run rotate again");
+  }
+  if (auto confirmed = confirm(socket_path, begun->recipient); !confirmed) {
+    return failure("the new key is in " + credential.path + " but the broker did not confirm: " +
+                   error_line(confirmed.error()) + "; run rotate again");
+  }
+  std::printf("%s\n", begun->recipient.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_rotate(CommandArgs args) {
+  static constexpr std::array<OptionSpec, 4> kSpecs{{{'\0', "socket", true},
+                                                     {'\0', "credential-file", true},
+                                                     {'\0', "systemd-creds", false},
+                                                     {'\0', "identity-file", true}}};
+  auto parsed_args = parse_args(args, kSpecs);
+  if (!parsed_args) {
+    std::fprintf(stderr, "remo-brokerctl rotate: %s\n%.*s", parsed_args.error().message.c_str(),
+                 static_cast<int>(kUsage.size()), kUsage.data());
+    return kExitUsage;
+  }
+  const ParsedArgs& parsed = *parsed_args;
+  if (parsed.help) {
+    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+    return kExitOk;
+  }
+  if (!parsed.positionals.empty()) {
+    std::fprintf(stderr, "remo-brokerctl rotate: unexpected argument %s\n", parsed.positionals.front().c_str());
+    return kExitUsage;
+  }
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // keys in memory: no core file, no ptrace by this uid
+  ::umask(077);
+
+  const char* socket_env = std::getenv("REMO_BROKER_ADMIN_SOCKET");
+  const std::string socket_path = parsed.last("socket").value_or(
+      socket_env && *socket_env ? std::string(socket_env) : std::string(kDefaultAdminSocket));
+  CredentialFile credential{"", parsed.has("systemd-creds")};
+  credential.path = parsed.last("credential-file")
+                        .value_or(std::string(credential.systemd_creds ? kSealedCredential : kPlainCredential));
+
+  std::optional<crypto::X25519Identity> chosen;
+  if (const auto file = parsed.last("identity-file")) {
+    auto text = read_secret(*file);
+    if (!text) return failure(error_line(text.error()));
+    auto identities = crypto::parse_identity_file(text->view());
+    if (!identities || identities->empty()) {
+      return failure("identity file " + *file + ": not an age X25519 identity file (AGE-SECRET-KEY-1...)");
+    }
+    chosen = std::move(identities->front());
+  }
+
+  auto status = call_json(socket_path, "{\"op\":\"status\"}\n");
+  if (!status) return failure(error_line(status.error()));
+  if (const auto& error = (*status)["bootstrap_error"]; error.is_string()) {
+    return failure("the broker cannot open its saved state with its key: " + error.get<std::string>());
+  }
+  auto held = read_credential(credential);
+  if (!held) return failure(error_line(held.error()));
+  const std::string in_file = held->recipient().encode();
+
+  const json& rotation = (*status)["rotation"];
+  if (!rotation.is_object()) {
+    const std::string current = status->value("recipient", std::string());
+    if (in_file != current) {
+      return failure("the credential file " + credential.path + " holds " + in_file + ", but the broker runs with " +
+                     current + "; is it the file systemd loads as bootstrap-key?");
+    }
+    return rotate_from_old_key(socket_path, credential, chosen);
+  }
+
+  const std::string pending_new = rotation.value("new_recipient", std::string());
+  const std::string pending_old = rotation.value("old_recipient", std::string());
+  if (in_file == pending_new) {
+    // The new key was saved; only the confirmation is missing.
+    std::fprintf(stderr, "remo-brokerctl rotate: resuming: %s already holds the new key\n", credential.path.c_str());
+    if (rotation.value("new_key_loaded", false) != true) {
+      if (auto given = begin(socket_path, &*held); !given) {
+        return failure("the broker did not take the new key back: " + error_line(given.error()));
+      }
+    }
+    if (auto confirmed = confirm(socket_path, pending_new); !confirmed) {
+      return failure("the broker did not confirm: " + error_line(confirmed.error()) + "; run rotate again");
+    }
+    std::printf("%s\n", pending_new.c_str());
+    return kExitOk;
+  }
+  if (in_file == pending_old) {
+    std::fprintf(stderr, "remo-brokerctl rotate: resuming: %s still holds the old key; starting the rotation over\n",
+                 credential.path.c_str());
+    return rotate_from_old_key(socket_path, credential, chosen);
+  }
+  return failure("the credential file " + credential.path + " holds " + in_file +
+                 ", neither key of the pending rotation (" + pending_old + " to " + pending_new + ")");
+}
+
+}  // namespace remo::cli
