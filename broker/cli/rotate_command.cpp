@@ -11,7 +11,6 @@
 // holds the old key, the rotation starts over (the new key of the interrupted attempt was never saved).
 //
 // The identity is held in secure memory and travels on the admin socket and through pipes only.
-#include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -146,7 +146,7 @@ struct Begun {
 };
 
 // rotate-bootstrap, with the given identity or none (the broker generates one and returns it).
-Result<Begun> begin(const std::string& socket_path, const crypto::X25519Identity* identity) {
+Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519Identity* identity) {
   crypto::SecureBuffer request = crypto::SecureBuffer::copy_of(std::string_view(R"({"op":"rotate-bootstrap"})"
                                                                                 "\n"));
   if (identity) {
@@ -179,7 +179,7 @@ Result<Begun> begin(const std::string& socket_path, const crypto::X25519Identity
   return begun;
 }
 
-Result<void> confirm(const std::string& socket_path, const std::string& recipient) {
+Result<void> request_confirm(const std::string& socket_path, const std::string& recipient) {
   const json request{{"op", "rotate-bootstrap"}, {"confirm", true}, {"recipient", recipient}};
   auto reply = call_json(socket_path, request.dump() + "\n");
   if (!reply) return std::move(reply).error();
@@ -191,14 +191,14 @@ std::string error_line(const Error& error) { return error.code + ": " + error.me
 // Begins a rotation, saves the new key in the credential file, confirms.
 int rotate_from_old_key(const std::string& socket_path, const CredentialFile& credential,
                         const std::optional<crypto::X25519Identity>& chosen) {
-  auto begun = begin(socket_path, chosen ? &*chosen : nullptr);
+  auto begun = request_begin(socket_path, chosen ? &*chosen : nullptr);
   if (!begun) return failure("the broker did not start the rotation: " + error_line(begun.error()));
-  const crypto::X25519Identity& next = begun->generated ? *begun->generated : *chosen;
-  if (auto written = write_credential(credential, next); !written) {
+  const crypto::X25519Identity* next = begun->generated ? &*begun->generated : &*chosen;
+  if (auto written = write_credential(credential, *next); !written) {
     return failure(error_line(written.error()) +
                    "; the broker keeps both keys until the rotation is confirmed: fix this and run rotate again");
   }
-  if (auto confirmed = confirm(socket_path, begun->recipient); !confirmed) {
+  if (auto confirmed = request_confirm(socket_path, begun->recipient); !confirmed) {
     return failure("the new key is in " + credential.path + " but the broker did not confirm: " +
                    error_line(confirmed.error()) + "; run rotate again");
   }
@@ -274,11 +274,11 @@ int run_rotate(CommandArgs args) {
     // The new key was saved; only the confirmation is missing.
     std::fprintf(stderr, "remo-brokerctl rotate: resuming: %s already holds the new key\n", credential.path.c_str());
     if (rotation.value("new_key_loaded", false) != true) {
-      if (auto given = begin(socket_path, &*held); !given) {
+      if (auto given = request_begin(socket_path, &*held); !given) {
         return failure("the broker did not take the new key back: " + error_line(given.error()));
       }
     }
-    if (auto confirmed = confirm(socket_path, pending_new); !confirmed) {
+    if (auto confirmed = request_confirm(socket_path, pending_new); !confirmed) {
       return failure("the broker did not confirm: " + error_line(confirmed.error()) + "; run rotate again");
     }
     std::printf("%s\n", pending_new.c_str());
