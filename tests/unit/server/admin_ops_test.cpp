@@ -359,8 +359,7 @@ TEST_F(AdminOpsTest, OnlyRootAndTheBrokersUidAreAdmitted) {
 }
 
 TEST_F(AdminOpsTest, LaterIssueAndUnknownOpsAreProtocolErrors) {
-  EXPECT_EQ(call({{"op", "rotate-bootstrap"}})["message"],
-            "op 'rotate-bootstrap' is not implemented by this broker version yet");
+  EXPECT_EQ(call({{"op", "unlock"}})["message"], "op 'unlock' is not implemented by this broker version yet");
   EXPECT_EQ(call({{"op", "frobnicate"}})["message"], "unknown op 'frobnicate'");
   EXPECT_EQ(call({{"op", "status"}, {"verbose", true}})["code"], "protocol_error");
 }
