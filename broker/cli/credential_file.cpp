@@ -56,7 +56,8 @@ Result<Child> spawn_systemd_creds(const std::vector<std::string>& args, bool chi
   pid_t pid = -1;
   const int spawned = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) return Error{"credential", "cannot run systemd-creds: " + std::string(std::strerror(spawned))};
+  if (spawned != 0)
+    return Error{"credential", "cannot run systemd-creds: " + std::string(std::strerror(spawned))};
   return Child{pid, child_reads_stdin ? std::move(write_end) : std::move(read_end)};
 }
 
@@ -72,8 +73,8 @@ Result<void> wait_child(pid_t pid, const std::string& path) {
 }
 
 Result<crypto::SecureBuffer> decrypt_with_systemd_creds(const std::string& path) {
-  auto child = spawn_systemd_creds({"systemd-creds", "decrypt", "--name=" + std::string(kCredentialName), path, "-"},
-                                   false);
+  auto child = spawn_systemd_creds(
+      {"systemd-creds", "decrypt", "--name=" + std::string(kCredentialName), path, "-"}, false);
   if (!child) return std::move(child).error();
   crypto::SecureBuffer text(kMaxCredentialBytes + 1);
   std::size_t filled = 0;
@@ -113,7 +114,8 @@ Result<void> seal_with_systemd_creds(const std::string& path, const crypto::Secu
   auto waited = wait_child(child->pid, path);
   if (!waited || written != text.size()) {
     ::unlink(temp.c_str());
-    return waited ? credential_error(path, "systemd-creds did not read the whole identity") : std::move(waited).error();
+    return waited ? credential_error(path, "systemd-creds did not read the whole identity")
+                  : std::move(waited).error();
   }
   if (auto synced = fsync_path(temp, O_RDONLY); !synced) return synced;
   if (::chmod(temp.c_str(), 0600) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
@@ -130,7 +132,8 @@ Result<crypto::X25519Identity> read_credential(const CredentialFile& file) {
   auto text = file.systemd_creds ? decrypt_with_systemd_creds(file.path) : read_secret(file.path);
   if (!text) return credential_error(file.path, text.error().message);
   auto identities = crypto::parse_identity_file(text->view());
-  if (!identities) return credential_error(file.path, "not an age X25519 identity file (AGE-SECRET-KEY-1...)");
+  if (!identities)
+    return credential_error(file.path, "not an age X25519 identity file (AGE-SECRET-KEY-1...)");
   if (identities->empty()) return credential_error(file.path, "holds no identity");
   return std::move(identities->front());
 }

@@ -56,11 +56,13 @@ constexpr std::string_view kUsage =
     "broker drops the old key. Safe to re-run after a crash at any step: it finishes the rotation.\n"
     "Prints the new recipient (age1...) on stdout.\n"
     "\n"
-    "  --socket PATH           admin socket (default $REMO_BROKER_ADMIN_SOCKET, else /run/remo-broker/admin.sock)\n"
+    "  --socket PATH           admin socket (default $REMO_BROKER_ADMIN_SOCKET, else "
+    "/run/remo-broker/admin.sock)\n"
     "  --credential-file PATH  the file systemd loads as credential bootstrap-key (default\n"
     "                          /etc/credstore/bootstrap-key, or /etc/credstore.encrypted/bootstrap-key\n"
     "                          with --systemd-creds)\n"
-    "  --systemd-creds         the credential file is sealed with `systemd-creds encrypt --name=bootstrap-key`\n"
+    "  --systemd-creds         the credential file is sealed with `systemd-creds encrypt "
+    "--name=bootstrap-key`\n"
     "                          (for LoadCredentialEncrypted=)\n"
     "  --identity-file FILE    use this age identity as the new key instead of one the broker generates\n";
 
@@ -75,7 +77,8 @@ std::span<const std::uint8_t> bytes_of(std::string_view text) {
 
 // One request line, one reply line, on a fresh connection to the admin socket. The reply is read into
 // secure memory: a begin reply carries a generated identity.
-Result<crypto::SecureBuffer> call_admin(const std::string& socket_path, std::span<const std::uint8_t> request) {
+Result<crypto::SecureBuffer> call_admin(const std::string& socket_path,
+                                        std::span<const std::uint8_t> request) {
   const auto io_error = [&](const std::string& what) {
     return Error{"io", "admin socket " + socket_path + ": " + what + ": " + std::strerror(errno)};
   };
@@ -120,7 +123,8 @@ Result<json> call_json(const std::string& socket_path, std::string_view request)
   auto reply = json::parse(line->view(), nullptr, false);
   if (!reply.is_object()) return Error{"io", "the broker's reply is not a JSON object"};
   if (reply.value("ok", false) != true) {
-    return Error{reply.value("code", std::string("error")), reply.value("message", std::string("(no message)"))};
+    return Error{reply.value("code", std::string("error")),
+                 reply.value("message", std::string("(no message)"))};
   }
   return reply;
 }
@@ -164,7 +168,8 @@ Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519
   auto reply = json::parse(line->view(), nullptr, false);
   if (!reply.is_object()) return Error{"io", "the broker's reply is not a JSON object"};
   if (reply.value("ok", false) != true) {
-    return Error{reply.value("code", std::string("error")), reply.value("message", std::string("(no message)"))};
+    return Error{reply.value("code", std::string("error")),
+                 reply.value("message", std::string("(no message)"))};
   }
   Begun begun{reply.value("recipient", std::string()), std::nullopt};
   if (identity_text) {
@@ -195,8 +200,9 @@ int rotate_from_old_key(const std::string& socket_path, const CredentialFile& cr
   if (!begun) return failure("the broker did not start the rotation: " + error_line(begun.error()));
   const crypto::X25519Identity* next = begun->generated ? &*begun->generated : &*chosen;
   if (auto written = write_credential(credential, *next); !written) {
-    return failure(error_line(written.error()) +
-                   "; the broker keeps both keys until the rotation is confirmed: fix this and run rotate again");
+    return failure(
+        error_line(written.error()) +
+        "; the broker keeps both keys until the rotation is confirmed: fix this and run rotate again");
   }
   if (auto confirmed = request_confirm(socket_path, begun->recipient); !confirmed) {
     return failure("the new key is in " + credential.path + " but the broker did not confirm: " +
@@ -225,7 +231,8 @@ int run_rotate(CommandArgs args) {
     return kExitOk;
   }
   if (!parsed.positionals.empty()) {
-    std::fprintf(stderr, "remo-brokerctl rotate: unexpected argument %s\n", parsed.positionals.front().c_str());
+    std::fprintf(stderr, "remo-brokerctl rotate: unexpected argument %s\n",
+                 parsed.positionals.front().c_str());
     return kExitUsage;
   }
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // keys in memory: no core file, no ptrace by this uid
@@ -235,8 +242,9 @@ int run_rotate(CommandArgs args) {
   const std::string socket_path = parsed.last("socket").value_or(
       socket_env && *socket_env ? std::string(socket_env) : std::string(kDefaultAdminSocket));
   CredentialFile credential{"", parsed.has("systemd-creds")};
-  credential.path = parsed.last("credential-file")
-                        .value_or(std::string(credential.systemd_creds ? kSealedCredential : kPlainCredential));
+  credential.path =
+      parsed.last("credential-file")
+          .value_or(std::string(credential.systemd_creds ? kSealedCredential : kPlainCredential));
 
   std::optional<crypto::X25519Identity> chosen;
   if (const auto file = parsed.last("identity-file")) {
@@ -262,8 +270,9 @@ int run_rotate(CommandArgs args) {
   if (!rotation.is_object()) {
     const std::string current = status->value("recipient", std::string());
     if (in_file != current) {
-      return failure("the credential file " + credential.path + " holds " + in_file + ", but the broker runs with " +
-                     current + "; is it the file systemd loads as bootstrap-key?");
+      return failure("the credential file " + credential.path + " holds " + in_file +
+                     ", but the broker runs with " + current +
+                     "; is it the file systemd loads as bootstrap-key?");
     }
     return rotate_from_old_key(socket_path, credential, chosen);
   }
@@ -272,7 +281,8 @@ int run_rotate(CommandArgs args) {
   const std::string pending_old = rotation.value("old_recipient", std::string());
   if (in_file == pending_new) {
     // The new key was saved; only the confirmation is missing.
-    std::fprintf(stderr, "remo-brokerctl rotate: resuming: %s already holds the new key\n", credential.path.c_str());
+    std::fprintf(stderr, "remo-brokerctl rotate: resuming: %s already holds the new key\n",
+                 credential.path.c_str());
     if (rotation.value("new_key_loaded", false) != true) {
       if (auto given = request_begin(socket_path, &*held); !given) {
         return failure("the broker did not take the new key back: " + error_line(given.error()));
@@ -285,7 +295,8 @@ int run_rotate(CommandArgs args) {
     return kExitOk;
   }
   if (in_file == pending_old) {
-    std::fprintf(stderr, "remo-brokerctl rotate: resuming: %s still holds the old key; starting the rotation over\n",
+    std::fprintf(stderr,
+                 "remo-brokerctl rotate: resuming: %s still holds the old key; starting the rotation over\n",
                  credential.path.c_str());
     return rotate_from_old_key(socket_path, credential, chosen);
   }

@@ -100,7 +100,7 @@ struct Change {
 };
 
 struct Batch {
-  std::vector<Change*> changes;                             // owned by the callers, who wait until `done`
+  std::vector<Change*> changes;  // owned by the callers, who wait until `done`
   std::optional<std::vector<crypto::X25519Recipient>> recipients_before;  // set by rekey: restored on failure
   bool done = false;
   bool ok = false;
@@ -116,8 +116,8 @@ struct ClaimLedger::Impl {
   std::condition_variable batch_done;
   std::unordered_map<std::string, Entry> entries;  // pending (and in flight), by id
   std::unordered_map<claim_token::Hash, std::string, claim_token::HashHasher> id_by_hash;
-  std::deque<Tombstone> tombstones;  // oldest first
-  std::size_t pending_bytes = 0;     // sum of the values in `entries`
+  std::deque<Tombstone> tombstones;                 // oldest first
+  std::size_t pending_bytes = 0;                    // sum of the values in `entries`
   std::vector<crypto::X25519Recipient> recipients;  // every write encrypts to all of them
   std::shared_ptr<Batch> open_batch = std::make_shared<Batch>();
   bool writing = false;    // a leader is writing (or about to write) a batch

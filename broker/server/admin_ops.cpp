@@ -109,10 +109,9 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
   }
   const auto snapshot = broker_.store.snapshot();
   const auto uptime = std::chrono::steady_clock::now() - broker_.started_at;
-  const std::optional<std::string>& last_error =
-      broker_.bootstrap_error ? broker_.bootstrap_error
-      : broker_.bundle_error  ? broker_.bundle_error
-                              : projects_.persistence_error();
+  const std::optional<std::string>& last_error = broker_.bootstrap_error ? broker_.bootstrap_error
+                                                 : broker_.bundle_error  ? broker_.bundle_error
+                                                                         : projects_.persistence_error();
   Json rotation = rotation_status(broker_);
   append_ok(out.replies, request.id,
             Json{{"broker_version", REMO_BROKER_VERSION},

@@ -29,7 +29,8 @@ void wipe_identity_field(const Request& request) {
 
 // {"ok":true[,"id":ID],"recipient":...,"pending":true,"identity":"AGE-SECRET-KEY-1..."}: the reply is
 // written as usual, then its closing brace is reopened for the identity (bech32: no escaping needed).
-void append_ok_with_identity(ReplyBuffer& out, const Json& id, Json fields, const crypto::SecureBuffer& identity) {
+void append_ok_with_identity(ReplyBuffer& out, const Json& id, Json fields,
+                             const crypto::SecureBuffer& identity) {
   append_ok(out, id, std::move(fields));
   out.resize(out.size() - 2);  // "}\n"
   out.append(",\"identity\":\"");
@@ -61,7 +62,8 @@ void AdminOps::rotate_bootstrap(const Request& request, const PeerCredentials& p
 
   if (confirm) {
     if (body.contains("identity")) {
-      return append_error(out.replies, request.id, protocol_error("field 'identity' is not allowed with 'confirm'"));
+      return append_error(out.replies, request.id,
+                          protocol_error("field 'identity' is not allowed with 'confirm'"));
     }
     const auto text = string_field(request, "recipient");
     if (!text) return append_error(out.replies, request.id, text.error());
@@ -90,14 +92,16 @@ void AdminOps::rotate_bootstrap(const Request& request, const PeerCredentials& p
     auto identity = crypto::X25519Identity::parse(*text);
     wipe_identity_field(request);
     if (!identity) {
-      return append_error(out.replies, request.id,
-                          protocol_error("field 'identity' is not an age X25519 identity (AGE-SECRET-KEY-1...)"));
+      return append_error(
+          out.replies, request.id,
+          protocol_error("field 'identity' is not an age X25519 identity (AGE-SECRET-KEY-1...)"));
     }
     supplied = std::move(*identity);
   } else if (peer.uid != 0) {
     // The generated key is handed out once; only root may receive it.
-    return append_error(out.replies, request.id,
-                        protocol_error("a generated identity is only returned to root; pass 'identity' instead"));
+    return append_error(
+        out.replies, request.id,
+        protocol_error("a generated identity is only returned to root; pass 'identity' instead"));
   }
   auto begun = begin_rotation(broker_, std::move(supplied));
   if (!begun) {

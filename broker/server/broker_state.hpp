@@ -32,7 +32,8 @@ struct BrokerState {
   // status reports it as last_error until the next successful push or clear.
   std::optional<std::string> bundle_error;
 
-  std::unique_ptr<core::ClaimLedger> claims;  // one-shot secrets (state_dir/claims.enc); null when it could not be opened
+  std::unique_ptr<core::ClaimLedger>
+      claims;  // one-shot secrets (state_dir/claims.enc); null when it could not be opened
 
   // A bootstrap key rotation under way (state_dir/rotation.json, see key_rotation.hpp): until it is
   // confirmed, secrets.enc and claims.enc are encrypted to both its old and its new key.

@@ -40,8 +40,9 @@ std::filesystem::path marker_file(const BrokerState& broker) {
 }
 
 bool holds_key(const BrokerState& broker, const X25519Recipient& recipient) {
-  return std::any_of(broker.identities.begin(), broker.identities.end(),
-                     [&](const crypto::X25519Identity& identity) { return identity.recipient() == recipient; });
+  return std::any_of(
+      broker.identities.begin(), broker.identities.end(),
+      [&](const crypto::X25519Identity& identity) { return identity.recipient() == recipient; });
 }
 
 // Keeps the held identities whose recipient is one of keep, first in keep's order; wipes the others.
@@ -71,7 +72,8 @@ Result<void> reencrypt_secrets(const BrokerState& broker, std::span<const X25519
                              plaintext.error().code + ")");
   }
   auto ciphertext = crypto::encrypt(plaintext->span(), to);
-  if (!ciphertext) return Error{std::string(code::kInternalError), "re-encryption failed: " + ciphertext.error().message};
+  if (!ciphertext)
+    return Error{std::string(code::kInternalError), "re-encryption failed: " + ciphertext.error().message};
   return core::write_file_atomically(broker.secrets_file, std::span<const std::uint8_t>(*ciphertext), 0600);
 }
 
@@ -83,8 +85,10 @@ Result<void> rekey_claims(BrokerState& broker, std::span<const X25519Recipient> 
 // After a failed step: puts the files back to the recipients they had (best effort: the failure that
 // stopped us may stop this too; every file stays openable by the old key either way).
 void roll_back(BrokerState& broker, std::span<const X25519Recipient> before) {
-  if (auto undone = rekey_claims(broker, before); !undone) spdlog::error("rotate-bootstrap: {}", undone.error().message);
-  if (auto undone = reencrypt_secrets(broker, before); !undone) spdlog::error("rotate-bootstrap: {}", undone.error().message);
+  if (auto undone = rekey_claims(broker, before); !undone)
+    spdlog::error("rotate-bootstrap: {}", undone.error().message);
+  if (auto undone = reencrypt_secrets(broker, before); !undone)
+    spdlog::error("rotate-bootstrap: {}", undone.error().message);
 }
 
 std::vector<X25519Recipient> recipients_before(const BrokerState& broker, const X25519Recipient& old) {
@@ -99,8 +103,8 @@ void arm_test_crash(std::string step) { armed_crash_step() = std::move(step); }
 Result<RotationBegun> begin_rotation(BrokerState& broker, std::optional<crypto::X25519Identity> supplied) {
   if (broker.bootstrap_error) return bootstrap_failure("cannot rotate: " + *broker.bootstrap_error);
   if (broker.bundle_error) {
-    return bootstrap_failure("cannot rotate while the saved bundle could not be loaded (" + *broker.bundle_error +
-                             "); push-creds or clear-creds first");
+    return bootstrap_failure("cannot rotate while the saved bundle could not be loaded (" +
+                             *broker.bundle_error + "); push-creds or clear-creds first");
   }
   const auto& pending = broker.rotation;
   if (pending && supplied && supplied->recipient() == pending->new_recipient) {
@@ -147,8 +151,9 @@ Result<RotationBegun> begin_rotation(BrokerState& broker, std::optional<crypto::
   const std::array<X25519Recipient, 2> new_first{both[1], both[0]};
   keep_identities(broker, new_first);
   broker.rotation = std::move(rotation);
-  spdlog::info("rotate-bootstrap: state encrypted to the old key {} and the new key {}; pending until confirmed",
-               old.encode(), broker.recipient);
+  spdlog::info(
+      "rotate-bootstrap: state encrypted to the old key {} and the new key {}; pending until confirmed",
+      old.encode(), broker.recipient);
   return begun;
 }
 
@@ -156,7 +161,8 @@ Result<void> confirm_rotation(BrokerState& broker, const X25519Recipient& expect
   if (!broker.rotation) return bootstrap_failure("no bootstrap key rotation is pending");
   const PendingRotation rotation = *broker.rotation;
   if (expected != rotation.new_recipient) {
-    return bootstrap_failure("the pending rotation is to another recipient (" + rotation.new_recipient.encode() + ")");
+    return bootstrap_failure("the pending rotation is to another recipient (" +
+                             rotation.new_recipient.encode() + ")");
   }
   if (!holds_key(broker, rotation.new_recipient)) {
     return bootstrap_failure(
@@ -197,9 +203,10 @@ void resume_rotation(BrokerState& broker) {
                                rotation.new_recipient.encode() +
                                ") of the pending rotation; start with the credential of one of them";
     } else {
-      spdlog::warn("a bootstrap key rotation from {} to {} (started {}) is pending; run `remo-brokerctl rotate` "
-                   "to finish it",
-                   rotation.old_recipient.encode(), rotation.new_recipient.encode(), rotation.started_at);
+      spdlog::warn(
+          "a bootstrap key rotation from {} to {} (started {}) is pending; run `remo-brokerctl rotate` "
+          "to finish it",
+          rotation.old_recipient.encode(), rotation.new_recipient.encode(), rotation.started_at);
       // The ledger was opened with this key's recipient; later writes must keep both until confirmed.
       const std::array<X25519Recipient, 2> both{rotation.old_recipient, rotation.new_recipient};
       if (auto rekeyed = rekey_claims(broker, both); !rekeyed) {
@@ -216,7 +223,8 @@ void resume_rotation(BrokerState& broker) {
                                               : "; was the key rotated? start with the current credential");
   }
   if (broker.bootstrap_error) {
-    spdlog::critical("{}; serving nothing from the saved state, which is left untouched", *broker.bootstrap_error);
+    spdlog::critical("{}; serving nothing from the saved state, which is left untouched",
+                     *broker.bootstrap_error);
   }
 }
 

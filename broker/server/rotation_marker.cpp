@@ -26,12 +26,14 @@ Result<std::optional<PendingRotation>> read_rotation_marker(const std::filesyste
   if (!bytes->has_value()) return std::optional<PendingRotation>();
   const auto json = nlohmann::json::parse((*bytes)->begin(), (*bytes)->end(), nullptr, false);
   if (!json.is_object()) return corrupt(file, "not a JSON object");
-  if (json.value("format", "") != kFormat) return corrupt(file, "field 'format' is not " + std::string(kFormat));
+  if (json.value("format", "") != kFormat)
+    return corrupt(file, "field 'format' is not " + std::string(kFormat));
   if (!json.contains("version") || json["version"] != kVersion) return corrupt(file, "unsupported 'version'");
   PendingRotation rotation;
   for (auto [key, target] : {std::pair{"old_recipient", &rotation.old_recipient},
                              std::pair{"new_recipient", &rotation.new_recipient}}) {
-    if (!json.contains(key) || !json[key].is_string()) return corrupt(file, std::string("field '") + key + "' missing");
+    if (!json.contains(key) || !json[key].is_string())
+      return corrupt(file, std::string("field '") + key + "' missing");
     auto parsed = crypto::X25519Recipient::parse(json[key].get<std::string>());
     if (!parsed) return corrupt(file, std::string("field '") + key + "' is not an age recipient");
     *target = *parsed;

@@ -14,8 +14,8 @@
 namespace remo::server {
 
 inline constexpr std::array<std::string_view, 2> kLaterProjectOps = {"claim", "delete"};
-inline constexpr std::array<std::string_view, 5> kLaterAdminOps = {"claim-create", "claim-list", "claim-revoke",
-                                                                   "lock", "unlock"};
+inline constexpr std::array<std::string_view, 5> kLaterAdminOps = {"claim-create", "claim-list",
+                                                                   "claim-revoke", "lock", "unlock"};
 
 inline Error unknown_op_error(std::string_view op, std::span<const std::string_view> later_ops) {
   if (std::find(later_ops.begin(), later_ops.end(), op) != later_ops.end()) {

@@ -24,7 +24,8 @@ class KeyRotationTest : public ::testing::Test {
     broker_.secrets_file = dir_ / "state" / "secrets.enc";
     const auto& recipient = broker_.identities[0].recipient();
     auto ciphertext = crypto::encrypt(bytes(kBundle), std::span(&recipient, 1));
-    EXPECT_TRUE(core::write_file_atomically(broker_.secrets_file, std::span<const std::uint8_t>(*ciphertext)));
+    EXPECT_TRUE(
+        core::write_file_atomically(broker_.secrets_file, std::span<const std::uint8_t>(*ciphertext)));
   }
 
   static std::span<const std::uint8_t> bytes(std::string_view text) {
