@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -191,6 +192,14 @@ Result<void> request_confirm(const std::string& socket_path, const std::string& 
   return {};
 }
 
+// Test instrumentation (tests/integration/test_rotate.py): REMO_TEST_CRASH_AT=cli-after-begin or
+// cli-after-write kills this process there, as a crash would. Harmless anywhere else: surviving a crash
+// at those points is exactly what the sequence is designed for.
+void crash_point(std::string_view step) {
+  const char* armed = std::getenv("REMO_TEST_CRASH_AT");
+  if (armed != nullptr && step == armed) ::raise(SIGKILL);
+}
+
 std::string error_line(const Error& error) { return error.code + ": " + error.message; }
 
 // Begins a rotation, saves the new key in the credential file, confirms.
@@ -198,12 +207,14 @@ int rotate_from_old_key(const std::string& socket_path, const CredentialFile& cr
                         const std::optional<crypto::X25519Identity>& chosen) {
   auto begun = request_begin(socket_path, chosen ? &*chosen : nullptr);
   if (!begun) return failure("the broker did not start the rotation: " + error_line(begun.error()));
+  crash_point("cli-after-begin");
   const crypto::X25519Identity* next = begun->generated ? &*begun->generated : &*chosen;
   if (auto written = write_credential(credential, *next); !written) {
     return failure(
         error_line(written.error()) +
         "; the broker keeps both keys until the rotation is confirmed: fix this and run rotate again");
   }
+  crash_point("cli-after-write");
   if (auto confirmed = request_confirm(socket_path, begun->recipient); !confirmed) {
     return failure("the new key is in " + credential.path + " but the broker did not confirm: " +
                    error_line(confirmed.error()) + "; run rotate again");
