@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <barrier>
 #include <cstdio>
@@ -572,7 +573,7 @@ TEST_F(ClaimLedgerTest, RekeyToSeveralRecipientsOpensWithEitherKey) {
     ASSERT_TRUE(ledger.rekey(both));
     second = create(ledger, "proj", "during the rotation");  // written to both as well
   }
-  for (const auto* key : {&identity_, &next}) {
+  for (const crypto::X25519Identity* key : std::array<const crypto::X25519Identity*, 2>{&identity_, &next}) {
     auto reopened = ClaimLedger::open(options(), std::span(key, 1));
     ASSERT_TRUE(reopened);
     EXPECT_EQ(reopened->pending_count(), 2u);
@@ -584,6 +585,7 @@ TEST_F(ClaimLedgerTest, RekeyToSeveralRecipientsOpensWithEitherKey) {
   auto value = ledger.claim("proj", second);
   ASSERT_TRUE(value);
   EXPECT_EQ(value->bytes.view(), "during the rotation");
+  EXPECT_TRUE(ledger.claim("proj", first));
 }
 
 TEST_F(ClaimLedgerTest, FailedRekeyKeepsTheOldRecipient) {
