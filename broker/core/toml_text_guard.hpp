@@ -19,8 +19,8 @@
 namespace remo::core {
 
 struct UnsafeTomlText {
-  std::size_t offset;      // 0-based byte offset of the refused byte in the text
-  std::string_view why;    // a fixed phrase, never a quote of the text
+  std::size_t offset;    // 0-based byte offset of the refused byte in the text
+  std::string_view why;  // a fixed phrase, never a quote of the text
 };
 
 // The first byte that toml++ must not see, if any. A UTF-8 byte order mark at the very start is allowed

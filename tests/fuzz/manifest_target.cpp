@@ -13,7 +13,8 @@ namespace remo::fuzz {
 void manifest(Input input) {
   auto parsed = core::parse_manifest(as_text(input), "myrepo");
   if (!parsed) {
-    fuzz_require(parsed.error().code == protocol::code::kManifestInvalid, "manifest errors are manifest_invalid");
+    fuzz_require(parsed.error().code == protocol::code::kManifestInvalid,
+                 "manifest errors are manifest_invalid");
     return;
   }
   fuzz_require(parsed->name == "myrepo", "an accepted manifest names the expected project");
@@ -27,7 +28,8 @@ void manifest(Input input) {
     fuzz_require(*parsed->cache_ttl_seconds >= 1 && *parsed->cache_ttl_seconds <= 86400, "ttl in range");
   }
   if (parsed->cache_max_entries) {
-    fuzz_require(*parsed->cache_max_entries >= 1 && *parsed->cache_max_entries <= 1024, "max_entries in range");
+    fuzz_require(*parsed->cache_max_entries >= 1 && *parsed->cache_max_entries <= 1024,
+                 "max_entries in range");
   }
 }
 

@@ -52,10 +52,9 @@ struct UnboundSocket final : server::ProjectSocket {
 };
 
 struct UnboundSockets final : server::ProjectSocketFactory {
-  Result<std::shared_ptr<server::ProjectSocket>> bind(const core::Registration& /*registration*/,
-                                                      const fs::path& /*socket_path*/,
-                                                      std::shared_ptr<const server::ProjectState> /*state*/)
-      override {
+  Result<std::shared_ptr<server::ProjectSocket>> bind(
+      const core::Registration& /*registration*/, const fs::path& /*socket_path*/,
+      std::shared_ptr<const server::ProjectState> /*state*/) override {
     return std::shared_ptr<server::ProjectSocket>(std::make_shared<UnboundSocket>());
   }
 };
@@ -124,18 +123,21 @@ void check_answers(const Answers& out) {
   fuzz_require(parsed.contains("ok") && parsed["ok"].is_boolean(), "the reply has a boolean ok");
   if (!parsed["ok"].get<bool>()) {
     fuzz_require(parsed.contains("code") && parsed["code"].is_string(), "a failure reply has a code");
-    fuzz_require(parsed.contains("message") && parsed["message"].is_string(), "a failure reply has a message");
+    fuzz_require(parsed.contains("message") && parsed["message"].is_string(),
+                 "a failure reply has a message");
     fuzz_require(reply.find(kCanary) == std::string_view::npos, "a failure reply carries no secret value");
   }
   for (const auto& event : out.audit_events) {
-    fuzz_require(event.dump(-1, ' ', false, Json::error_handler_t::replace).find(kCanary) == std::string::npos,
-                 "an audit event carries no secret value");
+    fuzz_require(
+        event.dump(-1, ' ', false, Json::error_handler_t::replace).find(kCanary) == std::string::npos,
+        "an audit event carries no secret value");
   }
 }
 
 // One input's broker: built fresh so that inputs do not depend on each other.
 struct SandboxBroker {
-  SandboxBroker() : registry(sandbox().path() / "run", sandbox().path() / "state" / "registrations.json", sockets) {
+  SandboxBroker()
+      : registry(sandbox().path() / "run", sandbox().path() / "state" / "registrations.json", sockets) {
     auto identity = crypto::X25519Identity::parse(kTestIdentity);
     fuzz_require(identity.ok(), "the test identity parses");
     broker.identities.push_back(std::move(identity).value());

@@ -22,8 +22,8 @@ void check_refusal(const Error& error) {
 
 void ssh_signature(Input input) {
   const std::string_view text = as_text(input);
-  const auto message = std::span(reinterpret_cast<const std::uint8_t*>(kSignedMessage.data()),
-                                 kSignedMessage.size());
+  const auto message =
+      std::span(reinterpret_cast<const std::uint8_t*>(kSignedMessage.data()), kSignedMessage.size());
 
   if (auto signature = crypto::parse_ssh_signature(text)) {
     crypto::AllowedSigners allowed;

@@ -28,7 +28,7 @@ TEST(TomlTextGuard, BareKeyFollowedByNonAsciiIsRefusedAtItsOffset) {
 TEST(TomlTextGuard, NonAsciiBetweenTokensIsRefused) {
   EXPECT_EQ(refused_at("a = 1\xC3\xA9\n"), 5u);
   EXPECT_EQ(refused_at("a =\xC2\xA0\"x\"\n"), 3u);  // no-break space
-  EXPECT_EQ(refused_at("[t\xE3\x80\x80]\n"), 2u);  // ideographic space
+  EXPECT_EQ(refused_at("[t\xE3\x80\x80]\n"), 2u);   // ideographic space
 }
 
 TEST(TomlTextGuard, NonAsciiInStringsAndCommentsIsAccepted) {
@@ -39,7 +39,9 @@ TEST(TomlTextGuard, NonAsciiInStringsAndCommentsIsAccepted) {
 }
 
 TEST(TomlTextGuard, LeadingByteOrderMarkIsAccepted) {
-  EXPECT_EQ(refused_at("\xEF\xBB\xBF" "a = 1\n"), std::nullopt);
+  EXPECT_EQ(refused_at("\xEF\xBB\xBF"
+                       "a = 1\n"),
+            std::nullopt);
   EXPECT_EQ(refused_at("a = 1\n\xEF\xBB\xBF"), 6u);
 }
 

@@ -57,9 +57,7 @@ class FuzzRegressions : public ::testing::TestWithParam<FuzzTarget> {
   }
 };
 
-TEST_P(FuzzRegressions, EveryCrashInputIsHandled) {
-  replay(kRegressionsDir / std::string(GetParam().name));
-}
+TEST_P(FuzzRegressions, EveryCrashInputIsHandled) { replay(kRegressionsDir / std::string(GetParam().name)); }
 
 TEST_P(FuzzRegressions, EverySeedIsHandled) {
   EXPECT_GT(replay(kCorpusDir / std::string(GetParam().name)), 0u) << "the target has a seed corpus";
