@@ -14,8 +14,8 @@ rm -rf "$corpus"
 mkdir -p "$corpus"/{request_dispatch,age_header,age_decrypt,bundle_toml,manifest,ssh_signature}
 
 # --- bundles and manifests (also the plaintexts below) ---
-printf 'GITHUB_TOKEN = "ghp_example"\nNPM_TOKEN = '"'"'literal'"'"'\n' >"$corpus/bundle_toml/strings"
-printf 'BLOB = { value_b64 = "AAEC/w==" }\nA = """\nmulti\\\n  line"""\n# caf\xc3\xa9\n' >"$corpus/bundle_toml/base64-multiline"
+printf 'GITHUB_TOKEN = "CANARY-ghp"\nNPM_TOKEN = '"'"'CANARY-literal'"'"'\n' >"$corpus/bundle_toml/strings"
+printf 'BLOB = { value_b64 = "AAEC/w==" }\nA = """\nCANARY-multi\\\n  line"""\n# caf\xc3\xa9\n' >"$corpus/bundle_toml/base64-multiline"
 printf '\xef\xbb\xbfA = "\\u00e9\\t\\"q\\""\nB = "caf\xc3\xa9"\n' >"$corpus/bundle_toml/bom-escapes"
 printf '' >"$corpus/bundle_toml/empty"
 cat >"$corpus/manifest/full" <<'TOML'
