@@ -5,6 +5,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libsodium-dev libasio-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev
   age openssh-client openssh-server socat netcat-openbsd
   python3 python3-jsonschema
 )

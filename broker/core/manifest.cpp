@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "broker/core/secret_set.hpp"
+#include "broker/core/toml_text_guard.hpp"
 #include "broker/core/unique_fd.hpp"
 #include "protocol/codes.hpp"
 
@@ -269,6 +270,10 @@ bool is_valid_project_name(std::string_view name) {
 }
 
 Result<Manifest> parse_manifest(std::string_view toml_text, std::string_view expected_name) {
+  if (const auto unsafe = find_unsafe_toml_text(toml_text)) {
+    return manifest_invalid("not accepted TOML (byte offset " + std::to_string(unsafe->offset) +
+                            "): " + std::string(unsafe->why));
+  }
   toml::table root;
   try {
     root = toml::parse(toml_text);

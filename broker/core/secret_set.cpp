@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "broker/core/toml_text_guard.hpp"
 #include "protocol/codes.hpp"
 
 namespace remo::core {
@@ -144,6 +145,10 @@ bool is_valid_secret_name(std::string_view name) {
 }
 
 Result<SecretSet> SecretSet::parse_bundle(std::string_view toml_plaintext) {
+  if (const auto unsafe = find_unsafe_toml_text(toml_plaintext)) {
+    return invalid_payload("bundle is not accepted TOML (byte offset " + std::to_string(unsafe->offset) +
+                           "): " + std::string(unsafe->why));
+  }
   toml::table tree;
   try {
     tree = toml::parse(toml_plaintext);

@@ -1,0 +1,30 @@
+// A lexical check run on untrusted TOML text before it reaches toml++.
+//
+// toml++ 3.3 (Debian 12) classifies some non-ASCII code points with generated lookup code that reaches
+// TOML_UNREACHABLE (__builtin_unreachable) for many code points between U+00A1 and U+FEFE, i.e. undefined
+// behaviour, whenever it asks "is this whitespace?" about a non-ASCII character. It asks that everywhere
+// outside strings and comments (between tokens, after a bare key or a number) and, inside multi-line basic
+// strings, about the characters right after a backslash (an escape or a line-ending backslash and the
+// whitespace it trims). Inside every other part of a string, and inside comments, it never asks.
+//
+// TOML 1.0 itself allows non-ASCII only in strings and comments, so refusing it everywhere else costs no
+// valid document; the only valid documents refused are multi-line basic strings whose line-ending
+// backslash is followed (after the trimmed whitespace) by a non-ASCII character.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace remo::core {
+
+struct UnsafeTomlText {
+  std::size_t offset;    // 0-based byte offset of the refused byte in the text
+  std::string_view why;  // a fixed phrase, never a quote of the text
+};
+
+// The first byte that toml++ must not see, if any. A UTF-8 byte order mark at the very start is allowed
+// (toml++ skips it before parsing).
+std::optional<UnsafeTomlText> find_unsafe_toml_text(std::string_view text) noexcept;
+
+}  // namespace remo::core
