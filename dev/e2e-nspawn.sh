@@ -158,7 +158,7 @@ cat >"$work/vars.json" <<EOF
  "remo_broker_recipients_dir": "$work/recipients",
  "remo_broker_projects": [{"name": "demo", "path": "/srv/projects/demo", "uids": [1000], "group": "dev"}]}
 EOF
-export ANSIBLE_ROLES_PATH=$repo/ansible/roles ANSIBLE_NOCOLOR=1 ANSIBLE_HOST_KEY_CHECKING=False
+export ANSIBLE_ROLES_PATH=$repo/ansible/roles ANSIBLE_NOCOLOR=1 ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True
 run_role() {
   ansible-playbook -i "$work/inventory.ini" "$repo/ansible/install.yml" -e "@$work/vars.json" >"$work/role-$1.log" 2>&1 ||
     { tail -40 "$work/role-$1.log" >&2; fail "role run $1"; }
