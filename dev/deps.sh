@@ -8,6 +8,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   age openssh-client openssh-server socat netcat-openbsd
   python3 python3-jsonschema
+  # deployment: the .deb (dpkg-shlibdeps), the e2e container, the role and its linter
+  dpkg-dev debootstrap systemd-container ansible ansible-lint bc shellcheck
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -44,6 +44,7 @@ using nlohmann::json;
 
 constexpr std::string_view kCommand = "rotate";
 constexpr std::string_view kDefaultAdminSocket = "/run/remo-broker/admin.sock";
+// The files the packaged unit loads: systemd/remo-broker-seal-key's drop-in names one of them.
 constexpr std::string_view kPlainCredential = "/etc/credstore/bootstrap-key";
 constexpr std::string_view kSealedCredential = "/etc/credstore.encrypted/bootstrap-key";
 constexpr std::size_t kMaxReplyBytes = 1024 * 1024;

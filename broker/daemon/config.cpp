@@ -37,6 +37,9 @@ constexpr Range kThreads{1, 1024};
 constexpr Range kIdleTimeoutSeconds{1, 86400};
 constexpr Range kMaxConnections{1, 1'000'000};
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
+// How the bootstrap-key credential is protected at rest: sealed to the TPM2 (and the host key), sealed to
+// the host key (/var/lib/systemd/credential.secret), or a plain root-only file (explicit opt-in).
+constexpr std::array<std::string_view, 3> kCredentialTiers = {"tpm2", "host", "plaintext"};
 
 Error usage_error(std::string message) { return Error{"usage", std::move(message)}; }
 Error config_error(std::string message) { return Error{"config", std::move(message)}; }
@@ -185,6 +188,20 @@ std::optional<T> first_of(const std::optional<T>& flag, const std::optional<T>& 
   return flag ? flag : file;
 }
 
+// systemd decrypts the credential before the daemon starts, so only the unit knows how the key was sealed:
+// the drop-in that loads it (written by systemd/remo-broker-seal-key) says so in REMO_BROKER_CREDENTIAL_TIER,
+// and status reports it. A value we do not know is refused rather than shown as something it is not.
+Result<std::string> credential_source(const Environment& environment) {
+  const auto tier = environment.getenv("REMO_BROKER_CREDENTIAL_TIER");
+  if (!tier || tier->empty()) return std::string("credentials-directory");
+  if (std::find(kCredentialTiers.begin(), kCredentialTiers.end(), *tier) == kCredentialTiers.end()) {
+    return config_error(
+        "REMO_BROKER_CREDENTIAL_TIER must be one of tpm2, host, plaintext (the unit's "
+        "credential drop-in sets it)");
+  }
+  return "credentials-directory:" + *tier;
+}
+
 fs::path absolute_path(const fs::path& path) {
   std::error_code ignored;
   const fs::path result = fs::absolute(path, ignored);
@@ -211,7 +228,9 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
   } else if (const auto credentials = environment.getenv("CREDENTIALS_DIRECTORY");
              credentials && !credentials->empty()) {
     config.bootstrap_key = fs::path(*credentials) / "bootstrap-key";
-    config.decryption_key_source = "credentials-directory";
+    auto source = credential_source(environment);
+    if (!source) return std::move(source).error();
+    config.decryption_key_source = std::move(*source);
   } else {
     return config_error(
         "no bootstrap key: $CREDENTIALS_DIRECTORY is not set (run under systemd with "

@@ -18,7 +18,9 @@ namespace remo::daemon {
 
 struct DaemonConfig {
   std::filesystem::path bootstrap_key;
-  std::string decryption_key_source;  // "flag", "config", "sandbox", "credentials-directory"
+  // "flag", "config", "sandbox", "credentials-directory", or "credentials-directory:<tier>" where the
+  // unit names how the credential is sealed (tpm2, host, plaintext).
+  std::string decryption_key_source;
   std::filesystem::path socket_dir;
   std::filesystem::path state_dir;
   std::filesystem::path audit_log;

@@ -39,8 +39,13 @@ HardeningReport harden_process() {
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     report.warnings.push_back("prctl(PR_SET_DUMPABLE, 0) failed: " + errno_text());
   }
+  // Under the unit, LimitCORE=0 has done this already and the syscall filter denies setrlimit (~@resources):
+  // only lower the limit when it is not zero yet.
   const rlimit no_core{0, 0};
-  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+  rlimit core{};
+  const bool core_already_off =
+      ::getrlimit(RLIMIT_CORE, &core) == 0 && core.rlim_cur == 0 && core.rlim_max == 0;
+  if (!core_already_off && ::setrlimit(RLIMIT_CORE, &no_core) != 0) {
     report.warnings.push_back("setrlimit(RLIMIT_CORE, 0) failed: " + errno_text());
   }
   if (!memory_can_be_locked()) {

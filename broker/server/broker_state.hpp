@@ -23,7 +23,7 @@ struct BrokerState {
   core::SecretStore store;
   std::vector<crypto::X25519Identity> identities;  // identities[0] is the broker's own key
   std::string recipient;                           // "age1..." of identities[0]
-  std::string decryption_key_source;               // "credentials-directory", "sandbox", "flag", "config"
+  std::string decryption_key_source;               // as DaemonConfig: "credentials-directory[:tier]", ...
   std::filesystem::path secrets_file;              // state_dir/secrets.enc: the last bundle, as ciphertext
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   uid_t broker_uid = 0;

@@ -71,6 +71,30 @@ TEST_F(DaemonConfigTest, OutsideASandboxTheSystemPathsAndCredentialsDirectoryApp
   EXPECT_EQ(config.audit_log, "/var/log/remo-broker/audit.log");
 }
 
+TEST_F(DaemonConfigTest, TheUnitsCredentialTierIsPartOfTheKeySource) {
+  variables_["CREDENTIALS_DIRECTORY"] = "/run/credentials/remo-broker.service";
+  for (const std::string tier : {"tpm2", "host", "plaintext"}) {
+    variables_["REMO_BROKER_CREDENTIAL_TIER"] = tier;
+    EXPECT_EQ(run_config({}).decryption_key_source, "credentials-directory:" + tier);
+  }
+}
+
+TEST_F(DaemonConfigTest, AnUnknownCredentialTierIsRefusedByName) {
+  variables_["CREDENTIALS_DIRECTORY"] = "/run/credentials/remo-broker.service";
+  variables_["REMO_BROKER_CREDENTIAL_TIER"] = "tpm3";
+  const auto parsed = parse({});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().code, "config");
+  EXPECT_NE(parsed.error().message.find("REMO_BROKER_CREDENTIAL_TIER must be one of tpm2, host, plaintext"),
+            std::string::npos);
+}
+
+TEST_F(DaemonConfigTest, TheCredentialTierDoesNotDescribeAKeyFromAFlag) {
+  variables_["CREDENTIALS_DIRECTORY"] = "/run/credentials/remo-broker.service";
+  variables_["REMO_BROKER_CREDENTIAL_TIER"] = "tpm2";
+  EXPECT_EQ(run_config({"--bootstrap-key", "/k/key"}).decryption_key_source, "flag");
+}
+
 TEST_F(DaemonConfigTest, WithoutAnyKeyLocationItRefusesToStart) {
   const auto parsed = parse({});
   ASSERT_FALSE(parsed.ok());
