@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -92,10 +93,19 @@ class WipeOnExit {
   toml::table& tree_;
 };
 
-// Canonical standard base64 (RFC 4648 section 4, padded). libsodium rejects whitespace (no ignore set),
-// missing or extra padding, trailing data and non-zero padding bits, so every byte string has exactly
-// one accepted spelling.
-Result<SecretValue> decode_base64_secret(std::string_view name, const toml::table& table) {
+// A value as the bundle gives it: text to copy, or base64 to decode.
+struct PendingValue {
+  std::string_view name;
+  std::string_view text;  // the string, or the value_b64 text
+  bool from_base64 = false;
+};
+
+// Room a value needs in the set's storage (base64 decodes to at most 3 bytes per 4 characters).
+std::size_t room_for(const PendingValue& value) {
+  return value.from_base64 ? value.text.size() / 4 * 3 : value.text.size();
+}
+
+Result<PendingValue> check_base64_secret(std::string_view name, const toml::table& table) {
   const auto* encoded = table.get(kBase64Key);
   if (table.size() != 1 || encoded == nullptr) {
     return invalid_payload(describe_secret(name, table) +
@@ -105,32 +115,36 @@ Result<SecretValue> decode_base64_secret(std::string_view name, const toml::tabl
     return invalid_payload(describe_secret(name, table) + ": value_b64 must be a string, not " +
                            std::string(type_name(*encoded)));
   }
-  const std::string& text = encoded->as_string()->get();
-  crypto::SecureBuffer bytes(text.size() / 4 * 3);
-  std::size_t decoded_size = 0;
-  if (sodium_base642bin(bytes.data(), bytes.size(), text.data(), text.size(), nullptr, &decoded_size, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return invalid_payload(describe_secret(name, table) +
-                           ": value_b64 is not canonical standard base64 (RFC 4648, padded)");
-  }
-  bytes.truncate(decoded_size);
-  return SecretValue{std::move(bytes), true};
+  return PendingValue{name, encoded->as_string()->get(), true};
 }
 
-Result<SecretValue> secret_from_node(std::string_view name, const toml::node& node) {
-  if (const auto* text = node.as_string()) {
-    return SecretValue{crypto::SecureBuffer::copy_of(std::string_view(text->get())), false};
-  }
+Result<PendingValue> check_secret(std::string_view name, const toml::node& node) {
+  if (const auto* text = node.as_string()) return PendingValue{name, text->get(), false};
   if (const auto* table = node.as_table()) {
     if (!table->is_inline()) {
       return invalid_payload(describe_secret(name, node) +
                              ": tables are not allowed; write NAME = { value_b64 = \"...\" } for bytes");
     }
-    return decode_base64_secret(name, *table);
+    return check_base64_secret(name, *table);
   }
   return invalid_payload(describe_secret(name, node) +
                          ": value must be a string or { value_b64 = \"...\" }, not " +
                          std::string(type_name(node)));
+}
+
+// Canonical standard base64 (RFC 4648 section 4, padded). libsodium rejects whitespace (no ignore set),
+// missing or extra padding, trailing data and non-zero padding bits, so every byte string has exactly
+// one accepted spelling. Decodes into out (room_for bytes); returns the decoded size.
+Result<std::size_t> decode_base64_secret(const PendingValue& value, const toml::node& node,
+                                         std::span<std::uint8_t> out) {
+  std::size_t decoded_size = 0;
+  if (sodium_base642bin(out.data(), out.size(), value.text.data(), value.text.size(), nullptr, &decoded_size,
+                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    sodium_memzero(out.data(), out.size());
+    return invalid_payload(describe_secret(value.name, node) +
+                           ": value_b64 is not canonical standard base64 (RFC 4648, padded)");
+  }
+  return decoded_size;
 }
 
 }  // namespace
@@ -159,21 +173,47 @@ Result<SecretSet> SecretSet::parse_bundle(std::string_view toml_plaintext) {
   }
   const WipeOnExit wipe(tree);
 
-  SecretSet set;
+  // First every name and shape, to size the storage; then one secure allocation for all the values.
+  std::vector<std::pair<PendingValue, const toml::node*>> pending;
+  pending.reserve(tree.size());
+  std::size_t room = 0;
   for (auto&& [key, node] : tree) {
     if (!is_valid_secret_name(key.str())) {
       // The name is not echoed: a malformed name may be a value pasted into the wrong place.
       return invalid_payload("bundle " + position_of(key.source().begin) +
                              ": secret name is not valid (expected ^[A-Za-z0-9_]{1,128}$)");
     }
-    auto value = secret_from_node(key.str(), node);
+    auto value = check_secret(key.str(), node);
     if (!value) return std::move(value).error();
-    set.values_.emplace(std::string(key.str()), std::move(value).value());
+    room += room_for(*value);
+    pending.emplace_back(*value, &node);
+  }
+
+  SecretSet set;
+  set.storage_ = crypto::SecureBuffer(room);
+  std::size_t offset = 0;
+  for (const auto& [value, node] : pending) {
+    const std::span<std::uint8_t> slot = set.storage_.span().subspan(offset, room_for(value));
+    std::size_t size = value.text.size();
+    if (value.from_base64) {
+      auto decoded = decode_base64_secret(value, *node, slot);
+      if (!decoded) return std::move(decoded).error();
+      size = *decoded;
+    } else if (size > 0) {
+      std::memcpy(slot.data(), value.text.data(), size);
+    }
+    set.values_.emplace(std::string(value.name),
+                        SecretEntry{SecretBytes(slot.data(), size), value.from_base64});
+    offset += slot.size();
   }
   return set;
 }
 
-const SecretValue* SecretSet::find(std::string_view name) const {
+bool SecretBytes::equals(std::span<const std::uint8_t> other) const noexcept {
+  return other.size() == size_ && (size_ == 0 || sodium_memcmp(data_, other.data(), size_) == 0);
+}
+
+const SecretEntry* SecretSet::find(std::string_view name) const {
   const auto it = values_.find(name);
   return it == values_.end() ? nullptr : &it->second;
 }

@@ -81,7 +81,7 @@ void ProjectOps::get(const Request& request, const PeerCredentials& peer, Answer
     return append_error(out.replies, request.id, code::kDenied, message);
   }
   const auto snapshot = store_.snapshot();
-  const core::SecretValue* value = snapshot->secrets->find(secret);
+  const core::SecretEntry* value = snapshot->secrets->find(secret);
   if (value == nullptr) {
     audit::add(out.audit_events, std::move(event), audit::kAllow, code::kNotFound, started);
     return append_error(out.replies, request.id, code::kNotFound,

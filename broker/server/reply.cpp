@@ -82,24 +82,26 @@ void append_error(ReplyBuffer& out, const Json& id, const Error& error) {
   append_error(out, id, error.code, error.message);
 }
 
-Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
-                                 const core::SecretValue& value, std::int64_t ttl_seconds) {
-  const std::string_view bytes = value.bytes.view();
-  if (!value.from_base64 && !is_valid_utf8(bytes)) {
+namespace {
+
+Result<void> append_secret_bytes(ReplyBuffer& out, const Json& id, std::string_view secret_name,
+                                 std::string_view bytes, bool from_base64, std::int64_t ttl_seconds) {
+  if (!from_base64 && !is_valid_utf8(bytes)) {
     return Error{std::string(protocol::code::kInternalError),
                  "secret " + std::string(secret_name) + " is not valid UTF-8; push it as value_b64"};
   }
   constexpr std::size_t kFraming = 96;  // everything but the value, id aside
-  out.reserve(out.size() + kFraming + (value.from_base64 ? bytes.size() * 4 / 3 + 4 : bytes.size() + 16));
+  out.reserve(out.size() + kFraming + (from_base64 ? bytes.size() * 4 / 3 + 4 : bytes.size() + 16));
   out.append("{\"ok\":true");
   append_id(out, id);
-  if (value.from_base64) {
+  if (from_base64) {
     out.append(",\"value_b64\":\"");
     const std::size_t encoded = sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
     const std::size_t start = out.size();
     out.resize(start + encoded);  // encoded counts the terminating NUL, dropped below
-    sodium_bin2base64(out.data() + start, encoded, value.bytes.data(), bytes.size(),
-                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(out.data() + start, encoded,
+                      reinterpret_cast<const unsigned char*>(bytes.data()),  // NOLINT
+                      bytes.size(), sodium_base64_VARIANT_ORIGINAL);
     out.resize(start + encoded - 1);
   } else {
     out.append(",\"value\":\"");
@@ -109,6 +111,18 @@ Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_v
   out.append(std::to_string(ttl_seconds));
   out.append("}\n");
   return {};
+}
+
+}  // namespace
+
+Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
+                                 const core::SecretEntry& value, std::int64_t ttl_seconds) {
+  return append_secret_bytes(out, id, secret_name, value.bytes.view(), value.from_base64, ttl_seconds);
+}
+
+Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
+                                 const core::SecretValue& value, std::int64_t ttl_seconds) {
+  return append_secret_bytes(out, id, secret_name, value.bytes.view(), value.from_base64, ttl_seconds);
 }
 
 }  // namespace remo::server

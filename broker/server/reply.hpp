@@ -23,6 +23,8 @@ void append_error(ReplyBuffer& out, const Json& id, const Error& error);
 // JSON string; one pushed as value_b64 is base64-encoded again. Fails (internal_error, nothing appended)
 // only if a text value is not UTF-8, which the bundle parser never lets through.
 Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
+                                 const core::SecretEntry& value, std::int64_t ttl_seconds);
+Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
                                  const core::SecretValue& value, std::int64_t ttl_seconds);
 
 }  // namespace remo::server

@@ -11,6 +11,14 @@
 //       Sends one line, prints the reply line. Exit 1 when the socket does not answer (handy for polling).
 //   ndjson_load --socket PATH --connect-only N [--hold S]
 //       Opens N idle connections, prints {"opened":N}, holds them S seconds (default 10) or until SIGTERM.
+//
+//   --lines-file F   instead of one fixed line, each request takes the next line of F (shared by every
+//                    connection, warm-up included; running out is fatal). For ops whose requests must
+//                    differ, e.g. one-shot claims, each token claimed once.
+//   --resp           speak Redis (RESP2) instead of NDJSON, so Redis is measured by the same client with
+//                    the same threads and timing: the line is split on spaces into a RESP array command,
+//                    and a reply is one RESP value. An error reply (-ERR ...) or a null bulk string counts
+//                    as an error. Only for the load and --once modes, with --line.
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -41,6 +49,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::string socket;
   std::string line;
+  std::vector<std::string> lines;  // --lines-file: one request each
   long connections = 1;
   long requests = 1000;
   long pipeline = 1;
@@ -50,13 +59,15 @@ struct Options {
   long connect_only = 0;
   bool once = false;
   bool expect_ok = false;
+  bool resp = false;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "ndjson_load: %s\n"
-               "usage: ndjson_load --socket PATH (--line JSON | --line-file F) [--connections N]\n"
-               "         [--requests-per-conn M] [--pipeline K] [--warmup W] [--expect-ok] [--timeout S]\n"
+               "usage: ndjson_load --socket PATH (--line JSON | --line-file F | --lines-file F) [--resp]\n"
+               "         [--connections N] [--requests-per-conn M] [--pipeline K] [--warmup W] [--expect-ok]\n"
+               "         [--timeout S]\n"
                "       ndjson_load --socket PATH --once (--line JSON | --line-file F) [--expect-ok]\n"
                "       ndjson_load --socket PATH --connect-only N [--hold S]\n",
                why);
@@ -82,6 +93,24 @@ double to_double(const char* s) {
   return v;
 }
 
+// "GET key" -> "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n", what redis-cli and redis-benchmark send.
+std::string resp_command(std::string_view text) {
+  std::vector<std::string_view> words;
+  while (!text.empty()) {
+    auto space = text.find(' ');
+    if (space != 0) words.push_back(text.substr(0, space));
+    if (space == std::string_view::npos) break;
+    text.remove_prefix(space + 1);
+  }
+  if (words.empty()) usage("empty RESP command");
+  std::string out;
+  out.append(1, '*').append(std::to_string(words.size())).append("\r\n");
+  for (auto w : words) {
+    out.append(1, '$').append(std::to_string(w.size())).append("\r\n").append(w).append("\r\n");
+  }
+  return out;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -101,6 +130,17 @@ Options parse(int argc, char** argv) {
       ss << f.rdbuf();
       o.line = ss.str();
       while (!o.line.empty() && (o.line.back() == '\n' || o.line.back() == '\r')) o.line.pop_back();
+    } else if (a == "--lines-file") {
+      std::ifstream f(value(), std::ios::binary);
+      if (!f) usage("cannot read --lines-file");
+      for (std::string l; std::getline(f, l);) {
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        if (!l.empty()) o.lines.push_back(l + '\n');
+      }
+      if (o.lines.empty()) usage("--lines-file is empty");
+      o.line = o.lines.front();
+    } else if (a == "--resp") {
+      o.resp = true;
     } else if (a == "--connections") {
       o.connections = to_long(value(), 1);
     } else if (a == "--requests-per-conn") {
@@ -125,8 +165,16 @@ Options parse(int argc, char** argv) {
   }
   if (o.socket.empty()) usage("--socket is required");
   if (o.connect_only == 0 && o.line.empty()) usage("--line or --line-file is required");
+  if (!o.lines.empty()) {
+    if (o.resp) usage("--lines-file is for NDJSON");
+    return o;
+  }
   if (o.line.find('\n') != std::string::npos) usage("the line must not contain a newline");
-  o.line.push_back('\n');
+  if (o.resp) {
+    o.line = resp_command(o.line);
+  } else {
+    o.line.push_back('\n');
+  }
   return o;
 }
 
@@ -192,6 +240,28 @@ class LineReader {
     }
   }
 
+  // The next n bytes (a RESP bulk payload and its CRLF), which may contain '\n'.
+  std::string_view take(std::size_t n) {
+    while (buf_.size() - start_ < n) {
+      if (start_ > 0) {
+        buf_.erase(0, start_);
+        start_ = 0;
+      }
+      char chunk[64 * 1024];
+      ssize_t r = recv(fd_, chunk, sizeof chunk, 0);
+      if (r == 0) fatal("connection closed by the server before a reply");
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        fatal(std::string("recv: ") +
+              (errno == EAGAIN ? "timed out waiting for a reply" : std::strerror(errno)));
+      }
+      buf_.append(chunk, static_cast<std::size_t>(r));
+    }
+    std::string_view out(buf_.data() + start_, n);
+    start_ += n;
+    return out;
+  }
+
  private:
   int fd_;
   std::string buf_;
@@ -199,6 +269,34 @@ class LineReader {
 };
 
 bool is_error_reply(std::string_view reply) { return reply.find("\"ok\":false") != std::string_view::npos; }
+
+// One RESP2 reply: "+OK", "-ERR ...", ":1", "$N" + payload, "$-1" (null); arrays are not expected from the
+// commands this tool sends. Returns the reply as text; a null bulk string reads as "-null".
+std::string_view next_reply(LineReader& reader, bool resp) {
+  std::string_view head = reader.next();
+  if (!resp) return head;
+  if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
+  if (head.empty()) fatal("empty RESP reply");
+  if (head[0] != '$') return head;
+  long n = std::strtol(std::string(head.substr(1)).c_str(), nullptr, 10);
+  if (n < 0) return "-null";
+  std::string_view payload = reader.take(static_cast<std::size_t>(n) + 2);
+  return payload.substr(0, static_cast<std::size_t>(n));
+}
+
+bool is_error(std::string_view reply, bool resp) {
+  return resp ? !reply.empty() && reply[0] == '-' : is_error_reply(reply);
+}
+
+// --lines-file: the next request line, shared by every connection.
+std::atomic<std::size_t> g_next_line{0};
+
+const std::string& request_line(const Options& o) {
+  if (o.lines.empty()) return o.line;
+  std::size_t i = g_next_line.fetch_add(1);
+  if (i >= o.lines.size()) fatal("--lines-file has fewer lines than requests");
+  return o.lines[i];
+}
 
 std::mutex g_err_mutex;
 bool g_err_shown = false;
@@ -227,17 +325,17 @@ void drive(int fd, LineReader& reader, const Options& o, long count, Result* out
   while (done < count) {
     batch.clear();
     while (issued < count && static_cast<long>(sent.size()) < o.pipeline) {
-      batch += o.line;
+      batch += request_line(o);
       sent.push_back(Clock::now());
       ++issued;
     }
     if (!batch.empty()) send_all(fd, batch);
-    std::string_view reply = reader.next();
+    std::string_view reply = next_reply(reader, o.resp);
     auto now = Clock::now();
     auto t0 = sent.front();
     sent.pop_front();
     ++done;
-    if (is_error_reply(reply)) {
+    if (is_error(reply, o.resp)) {
       note_error(reply, o.expect_ok);
       if (out != nullptr) ++out->errors;
     }
@@ -261,10 +359,10 @@ int run_once(const Options& o) {
   }
   send_all(fd, o.line);
   LineReader reader(fd);
-  std::string reply(reader.next());
+  std::string reply(next_reply(reader, o.resp));
   close(fd);
   std::printf("%s\n", reply.c_str());
-  return o.expect_ok && is_error_reply(reply) ? 2 : 0;
+  return o.expect_ok && is_error(reply, o.resp) ? 2 : 0;
 }
 
 int run_connect_only(const Options& o) {

@@ -12,7 +12,7 @@ namespace {
 constexpr std::string_view kCanary = "CANARY-9f3b2c7e41d0";
 
 std::string value_of(const SecretSet& set, std::string_view name) {
-  const SecretValue* value = set.find(name);
+  const SecretEntry* value = set.find(name);
   if (value == nullptr) return "<missing>";
   return std::string(value->bytes.view());
 }
@@ -70,7 +70,7 @@ TEST(SecretSet, Base64ValueRoundTripsEveryByteValue) {
   for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(255 - i);
   const auto set = SecretSet::parse_bundle("BLOB = { value_b64 = \"" + base64(bytes) + "\" }\n");
   ASSERT_TRUE(set.ok()) << set.error().message;
-  const SecretValue* value = set->find("BLOB");
+  const SecretEntry* value = set->find("BLOB");
   ASSERT_NE(value, nullptr);
   EXPECT_TRUE(value->from_base64);
   EXPECT_TRUE(value->bytes.equals(bytes));
@@ -86,6 +86,40 @@ TEST(SecretSet, Base64ValuesOfEveryPaddingLengthDecode) {
   EXPECT_EQ(value_of(*set, "THREE"), "ABC");
   EXPECT_EQ(value_of(*set, "NONE"), "");
   EXPECT_TRUE(set->find("NONE")->from_base64);
+}
+
+// The values share one secure allocation: each must keep exactly its own bytes (base64 slots are sized
+// for the worst case and decode shorter), and stay readable after the set is moved.
+TEST(SecretSet, ValuesSharingOneAllocationKeepTheirOwnBytesAcrossAMove) {
+  const auto name_of = [](int i) { return std::string(1, 'S').append(std::to_string(i)); };
+  std::string bundle;
+  for (int i = 0; i < 200; ++i) {
+    bundle.append(name_of(i));
+    if (i % 3 == 0) {
+      std::vector<std::uint8_t> bytes(static_cast<std::size_t>(i % 7), static_cast<std::uint8_t>(i));
+      bundle.append(" = { value_b64 = \"").append(base64(bytes)).append("\" }\n");
+    } else {
+      bundle.append(" = \"")
+          .append(static_cast<std::size_t>(i % 11), static_cast<char>('a' + i % 26))
+          .append("\"\n");
+    }
+  }
+  auto parsed = SecretSet::parse_bundle(bundle);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const SecretSet set = std::move(parsed).value();
+  ASSERT_EQ(set.size(), 200u);
+  for (int i = 0; i < 200; ++i) {
+    const SecretEntry* value = set.find(name_of(i));
+    ASSERT_NE(value, nullptr);
+    if (i % 3 == 0) {
+      const std::vector<std::uint8_t> bytes(static_cast<std::size_t>(i % 7), static_cast<std::uint8_t>(i));
+      EXPECT_TRUE(value->from_base64);
+      EXPECT_TRUE(value->bytes.equals(bytes)) << i;
+    } else {
+      EXPECT_EQ(value->bytes.view(),
+                std::string(static_cast<std::size_t>(i % 11), static_cast<char>('a' + i % 26)));
+    }
+  }
 }
 
 TEST(SecretSet, NamesAreSortedAndFindMissesUnknownNames) {

@@ -72,7 +72,7 @@ TEST(SecretStore, ReadersNeverSeeAMixOfTwoSets) {
         if (secrets.size() == 0) continue;  // cleared: also a whole state
         const std::string first(secrets.find("k1")->bytes.view());
         for (int i = 1; i <= kKeys; ++i) {
-          const SecretValue* value = secrets.find(key(i));
+          const SecretEntry* value = secrets.find(key(i));
           if (value == nullptr || value->bytes.view() != first) ++mixed;
         }
         ++reads;

@@ -127,7 +127,7 @@ class AdminOpsTest : public ::testing::Test {
 
   std::string secret(std::string_view name) {
     const auto snapshot = broker_.store.snapshot();
-    const core::SecretValue* value = snapshot->secrets->find(name);
+    const core::SecretEntry* value = snapshot->secrets->find(name);
     return value == nullptr ? "<absent>" : std::string(value->bytes.view());
   }
 
