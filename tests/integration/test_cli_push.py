@@ -69,7 +69,7 @@ class PushOverSsh(unittest.TestCase):
         # The ssh and remote remo-brokerctl processes were seen, and none carried a value or ciphertext.
         self.assertTrue(watcher.containing(b"push-creds"), "the remote push-creds process was not observed")
         self.assertEqual(watcher.containing(CANARY.encode()), [])
-        ours = [a for a in watcher.seen if b"remo-brokerctl" in a or a.startswith((b"ssh", b"/usr/sbin/sshd"))]
+        ours = [a for a in watcher.seen if CTL.encode() in a or b"Port=%d" % self.sshd.port in a]
         self.assertTrue(any(a.startswith(b"ssh\0") for a in ours), "the ssh client was not observed")
         self.assertEqual([a for a in ours if any(len(arg) > 300 for arg in a.split(b"\0"))], [])
         self.assertEqual(len(self.broker.wait_audit(lambda e: e["event"] == "creds.push")), 1)
