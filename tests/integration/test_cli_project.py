@@ -58,13 +58,14 @@ class ProjectCli(unittest.TestCase):
         # The child reports digests of what it got, so neither side's output holds a value.
         probe = ("import hashlib,os,sys,time; time.sleep(0.5); "
                  "sys.stdout.write(hashlib.sha256(os.environ['GITHUB_TOKEN'].encode()).hexdigest() + ' ' + "
-                 "str(os.environ['TOKEN_AS'] == 'two words\\nand a line') + ' ' + str('SPACED' in os.environ))")
+                 "hashlib.sha256(os.environ['TOKEN_AS'].encode()).hexdigest() + ' ' + str('SPACED' in os.environ))")
         with ArgvWatcher() as watcher:
             result = self.run_ctl("exec", "--env", "GITHUB_TOKEN", "--env", "SPACED=TOKEN_AS", "--",
                                   sys.executable, "-c", probe)
         self.assertEqual(result.returncode, 0, result.stderr)
         expected = hashlib.sha256(SECRETS["GITHUB_TOKEN"].encode()).hexdigest()
-        self.assertEqual(result.stdout.decode(), expected + " True False")
+        spaced = hashlib.sha256(SECRETS["SPACED"].encode()).hexdigest()
+        self.assertEqual(result.stdout.decode(), f"{expected} {spaced} False")
         self.assertTrue(watcher.containing(b"TOKEN_AS"), "the exec process was not observed")
         self.assertEqual(watcher.containing(CANARY.encode()), [])
         self.assertEqual(watcher.containing(b"two words"), [])
