@@ -13,8 +13,10 @@ import sys
 import threading
 import unittest
 
+import jsonschema
+
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CANARY, Broker, age_encrypt, age_keygen, bundle_toml, write_manifest  # noqa: E402
+from harness import CANARY, SOURCE_DIR, Broker, age_encrypt, age_keygen, bundle_toml, write_manifest  # noqa: E402
 from cli_harness import CTL, ctl  # noqa: E402
 
 SECRETS = {"GITHUB_TOKEN": CANARY + "-github", "BLOB": b"\x00\x01" + CANARY.encode()}
@@ -145,7 +147,11 @@ class AdminCli(unittest.TestCase):
         key = os.urandom(32)
         result = self.admin("secret-digests", "--json", input=base64.b64encode(key) + b"\n")
         self.assertEqual(result.returncode, 0, result.stderr)
-        digests = json.loads(result.stdout)["digests"]
+        reply = json.loads(result.stdout)
+        schema = json.loads((SOURCE_DIR / "protocol" / "remo-broker.schema.json").read_text())
+        jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/reply/properties/secret-digests"}
+                                        ).validate(reply)
+        digests = reply["digests"]
         for name, value in SECRETS.items():
             raw = value if isinstance(value, bytes) else value.encode()
             expected = hashlib.blake2b(name.encode() + b"\0" + raw, key=key, digest_size=32).hexdigest()
