@@ -29,4 +29,18 @@ int run_decrypt(CommandArgs args);
 // rotate_command.cpp
 int run_rotate(CommandArgs args);
 
+// admin_commands.cpp
+int run_admin(CommandArgs args);
+
+// push_command.cpp
+int run_push(CommandArgs args);
+
+// project_commands.cpp (inside a devcontainer)
+int run_get(CommandArgs args);
+int run_exec(CommandArgs args);
+int run_claim(CommandArgs args);
+
+// git_credential.cpp
+int run_git_credential(CommandArgs args);
+
 }  // namespace remo::cli

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "broker/cli/command.hpp"
+#include "broker/cli/exit_codes.hpp"
 
 namespace remo::cli {
 namespace {
@@ -17,15 +18,23 @@ constexpr std::array kCommands = {
     Command{"encrypt", "encrypt a file to age recipients", run_encrypt},
     Command{"decrypt", "decrypt an age file (all-or-nothing)", run_decrypt},
     Command{"rotate", "replace the broker's bootstrap key (admin, on the instance)", run_rotate},
+    Command{"admin", "run an admin op on the instance's broker (status, register, claim-create, ...)",
+            run_admin},
+    Command{"push", "laptop: encrypt a bundle and load it into an instance's broker over ssh", run_push},
+    Command{"get", "devcontainer: print one secret", run_get},
+    Command{"exec", "devcontainer: run a command with secrets in its environment only", run_exec},
+    Command{"claim", "worker: claim a one-shot secret (token from $REMO_CLAIM_TOKEN or stdin)", run_claim},
+    Command{"git-credential", "devcontainer: git credential helper backed by the broker", run_git_credential},
 };
 
 void print_usage(std::FILE* out) {
   std::fputs("usage: remo-brokerctl <command> [options]\n\ncommands:\n", out);
   for (const Command& command : kCommands) {
-    std::fprintf(out, "  %-12.*s %.*s\n", static_cast<int>(command.name.size()), command.name.data(),
+    std::fprintf(out, "  %-15.*s %.*s\n", static_cast<int>(command.name.size()), command.name.data(),
                  static_cast<int>(command.summary.size()), command.summary.data());
   }
-  std::fputs("\nRun `remo-brokerctl <command> --help` for a command's options.\n", out);
+  std::fputs("\nRun `remo-brokerctl <command> --help` for a command's options.\n\n", out);
+  std::fwrite(exit_code::kHelpTable.data(), 1, exit_code::kHelpTable.size(), out);
 }
 
 int dispatch(const std::vector<std::string_view>& argv) {

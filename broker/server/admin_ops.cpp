@@ -77,7 +77,7 @@ bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
 
 void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
-  static constexpr std::array<std::pair<std::string_view, Op>, 8> kOps = {{
+  static constexpr std::array<std::pair<std::string_view, Op>, 9> kOps = {{
       {"status", &AdminOps::status},
       {"get-public-key", &AdminOps::get_public_key},
       {"push-creds", &AdminOps::push_creds},
@@ -86,6 +86,7 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
       {"unregister", &AdminOps::unregister_project},
       {"reload", &AdminOps::reload_project},
       {"rotate-bootstrap", &AdminOps::rotate_bootstrap},
+      {"secret-digests", &AdminOps::secret_digests},
   }};
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)

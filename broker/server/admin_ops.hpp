@@ -1,7 +1,7 @@
 // AdminOps: the admin socket's ops (status, get-public-key, push-creds, clear-creds, register, unregister,
-// reload, rotate-bootstrap). Control plane: every call runs on the one control-plane thread, so these ops are
-// serialized with each other without a lock, and none of their work (decryption, fsync) runs on a data-plane
-// thread.
+// reload, rotate-bootstrap, secret-digests). Control plane: every call runs on the one control-plane thread,
+// so these ops are serialized with each other without a lock, and none of their work (decryption, fsync) runs
+// on a data-plane thread.
 #pragma once
 
 #include <functional>
@@ -30,6 +30,8 @@ class AdminOps final : public Endpoint {
   void register_project(const Request& request, const PeerCredentials& peer, Answers& out);
   void unregister_project(const Request& request, const PeerCredentials& peer, Answers& out);
   void reload_project(const Request& request, const PeerCredentials& peer, Answers& out);
+  // In admin_digest_ops.cpp.
+  void secret_digests(const Request& request, const PeerCredentials& peer, Answers& out);
   // In admin_rotate_ops.cpp.
   void rotate_bootstrap(const Request& request, const PeerCredentials& peer, Answers& out);
 

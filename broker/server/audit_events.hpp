@@ -17,6 +17,7 @@ namespace remo::server::audit {
 inline constexpr std::string_view kSecretGet = "secret.get";
 inline constexpr std::string_view kCredsPush = "creds.push";
 inline constexpr std::string_view kCredsClear = "creds.clear";
+inline constexpr std::string_view kCredsDigests = "creds.digests";
 inline constexpr std::string_view kProjectRegister = "project.register";
 inline constexpr std::string_view kProjectUnregister = "project.unregister";
 inline constexpr std::string_view kProjectReload = "project.reload";

@@ -1,0 +1,283 @@
+// remo-brokerctl admin <op>: every admin-socket op, for root on the instance. Human-readable output by
+// default, --json prints the broker's reply line for scripts. Ciphertext, one-shot values and digest keys
+// are read from stdin, never from argv; one-shot values and tokens stay in secure memory.
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "broker/cli/cli_output.hpp"
+#include "broker/cli/exit_codes.hpp"
+#include "broker/cli/io.hpp"
+#include "broker/cli/reply_secret.hpp"
+#include "broker/cli/secure_request.hpp"
+#include "broker/crypto/base64.hpp"
+#include "broker/server/utf8.hpp"
+
+namespace remo::cli {
+namespace {
+
+constexpr std::string_view kSignatureBegin = "-----BEGIN SSH SIGNATURE-----";
+constexpr std::string_view kSignatureEnd = "-----END SSH SIGNATURE-----";
+
+struct AdminCall {
+  std::string socket;
+  bool json = false;
+  const ParsedArgs& args;
+};
+
+std::string admin_usage();
+
+std::string_view text_of(std::span<const std::uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};  // NOLINT: byte view
+}
+
+int simple(const AdminCall& call, std::string_view command, Json request) {
+  auto reply = cli::call(call.socket, request);
+  if (!reply) return report_failure(command, reply.error());
+  return print_reply(command, *reply, call.json);
+}
+
+Result<std::uint32_t> parse_id(const std::string& text, std::string_view what) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long value = std::strtoul(text.c_str(), &end, 10);  // NOLINT: runtime/int
+  if (text.empty() || *end != '\0' || errno != 0 || value >= 0xFFFFFFFFUL || text.front() == '-') {
+    return make_error("usage", std::string(what) + " must be a number in 0..4294967294");
+  }
+  return static_cast<std::uint32_t>(value);
+}
+
+int op_status(const AdminCall& call) { return simple(call, "admin status", {{"op", "status"}}); }
+
+int op_get_public_key(const AdminCall& call) {
+  auto reply = cli::call(call.socket, {{"op", "get-public-key"}});
+  if (!reply) return report_failure("admin get-public-key", reply.error());
+  if (call.json || reply->value("ok", false) != true) return print_reply("admin get-public-key", *reply, call.json);
+  std::printf("%s\n", reply->value("recipient", std::string()).c_str());
+  return kExitOk;
+}
+
+// The armored SSH signature at the start of input, and the ciphertext after it.
+Result<std::pair<std::string, std::span<const std::uint8_t>>> split_signature(std::span<const std::uint8_t> input) {
+  const std::string_view text = text_of(input);
+  if (!text.starts_with(kSignatureBegin)) {
+    return make_error("usage", "--signature-on-stdin: standard input does not start with " + std::string(kSignatureBegin));
+  }
+  const std::size_t end = text.find(kSignatureEnd);
+  if (end == std::string_view::npos) return make_error("usage", "--signature-on-stdin: the signature has no END line");
+  std::size_t after = end + kSignatureEnd.size();
+  if (after < text.size() && text[after] == '\r') ++after;
+  if (after < text.size() && text[after] == '\n') ++after;
+  return std::pair{std::string(text.substr(0, after)), input.subspan(after)};
+}
+
+int op_push_creds(const AdminCall& call) {
+  constexpr std::string_view kCommand = "admin push-creds";
+  if (call.args.positionals.size() > 1) return usage_failure(kCommand, "expects at most one FILE", admin_usage());
+  auto input = read_bytes(call.args.positionals.empty() ? "-" : call.args.positionals.front());
+  if (!input) return report_failure(kCommand, input.error());
+  std::span<const std::uint8_t> ciphertext = input->span();
+  std::optional<std::string> signature;
+  if (call.args.has("signature-on-stdin")) {
+    auto split = split_signature(ciphertext);
+    if (!split) return report_failure(kCommand, split.error());
+    signature = std::move(split->first);
+    ciphertext = split->second;
+  }
+  if (const auto file = call.args.last("signature-file")) {
+    if (signature) return usage_failure(kCommand, "give --signature-file or --signature-on-stdin, not both", admin_usage());
+    auto text = read_bytes(*file);
+    if (!text) return report_failure(kCommand, text.error());
+    signature = std::string(text_of(text->span()));
+  }
+  if (ciphertext.empty()) return report_failure(kCommand, make_error("usage", "no ciphertext on standard input"));
+  Json request{{"op", "push-creds"},
+               {"ciphertext_b64", crypto::base64::encode(ciphertext, crypto::base64::Padding::kRequired)}};
+  if (signature) request["signature"] = *signature;
+  return simple(call, kCommand, std::move(request));
+}
+
+int op_clear(const AdminCall& call) { return simple(call, "admin clear", {{"op", "clear-creds"}}); }
+
+int op_register(const AdminCall& call) {
+  constexpr std::string_view kCommand = "admin register";
+  if (call.args.positionals.size() != 2) return usage_failure(kCommand, "expects NAME PROJECT_PATH", admin_usage());
+  std::error_code ec;
+  const auto path = std::filesystem::absolute(call.args.positionals[1], ec);
+  if (ec) return report_failure(kCommand, make_error("usage", "PROJECT_PATH cannot be made absolute"));
+  Json request{{"op", "register"}, {"name", call.args.positionals[0]}, {"project_path", path.lexically_normal().string()}};
+  if (call.args.has("uid")) {
+    Json uids = Json::array();
+    for (const std::string& text : call.args.all("uid")) {
+      auto uid = parse_id(text, "--uid");
+      if (!uid) return usage_failure(kCommand, uid.error().message, admin_usage());
+      uids.push_back(*uid);
+    }
+    request["uids"] = std::move(uids);
+  }
+  if (const auto text = call.args.last("gid")) {
+    auto gid = parse_id(*text, "--gid");
+    if (!gid) return usage_failure(kCommand, gid.error().message, admin_usage());
+    request["gid"] = *gid;
+  }
+  return simple(call, kCommand, std::move(request));
+}
+
+int op_named(const AdminCall& call, std::string_view op) {
+  const std::string command = "admin " + std::string(op);
+  if (call.args.positionals.size() != 1) return usage_failure(command, "expects NAME", admin_usage());
+  return simple(call, command, {{"op", op}, {"name", call.args.positionals[0]}});
+}
+
+int op_unregister(const AdminCall& call) { return op_named(call, "unregister"); }
+int op_reload(const AdminCall& call) { return op_named(call, "reload"); }
+int op_lock(const AdminCall& call) { return simple(call, "admin lock", {{"op", "lock"}}); }
+int op_unlock(const AdminCall& call) { return simple(call, "admin unlock", {{"op", "unlock"}}); }
+
+int op_claim_create(const AdminCall& call) {
+  constexpr std::string_view kCommand = "admin claim-create";
+  if (call.args.positionals.size() != 1) return usage_failure(kCommand, "expects PROJECT", admin_usage());
+  const auto ttl_text = call.args.last("ttl");
+  if (!ttl_text) return usage_failure(kCommand, "--ttl SECONDS is required", admin_usage());
+  auto ttl = parse_id(*ttl_text, "--ttl");
+  if (!ttl || *ttl == 0) return usage_failure(kCommand, "--ttl must be a positive number of seconds", admin_usage());
+  if (::isatty(STDIN_FILENO) != 0) std::fputs("Enter the one-shot value, then Ctrl-D:\n", stderr);
+  auto value = read_secret("-");
+  if (!value) return report_failure(kCommand, value.error());
+  if (!call.args.has("raw")) {  // what a pipe or a terminal adds, not part of the secret
+    std::size_t size = value->size();
+    if (size > 0 && value->data()[size - 1] == '\n') --size;
+    if (size > 0 && value->data()[size - 1] == '\r') --size;
+    value->truncate(size);
+  }
+  if (value->empty()) return report_failure(kCommand, make_error("usage", "the one-shot value on standard input is empty"));
+  const Json plain{{"op", "claim-create"}, {"project", call.args.positionals[0]}, {"ttl_seconds", *ttl}};
+  const bool as_text = !call.args.has("binary") && server::is_valid_utf8(value->view());
+  const crypto::SecureBuffer request = as_text ? request_with_secret(plain, "value", value->span())
+                                               : request_with_secret(plain, "value_b64", base64_secure(value->span()).span());
+  value->reset();
+  auto line = call_raw(call.socket, request.span());
+  if (!line) return report_failure(kCommand, line.error());
+  if (call.json) {  // the raw line, token included, straight from secure memory
+    std::fwrite(line->data(), 1, line->size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  auto token = take_json_string(*line, "token");
+  if (!token) return report_failure(kCommand, token.error());
+  auto reply = parse_reply(line->view());
+  if (!reply) return report_failure(kCommand, reply.error());
+  if (reply->value("ok", false) != true) return report_failure(kCommand, failure_of(*reply));
+  if (!*token) return report_failure(kCommand, make_error(std::string(kMalformedReply), "the reply carries no token"));
+  if (!call.json) {
+    print_human(*reply, stdout);
+    std::fputs("token: ", stdout);
+    std::fwrite((*token)->data(), 1, (*token)->size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  return kExitOk;
+}
+
+int op_claim_list(const AdminCall& call) { return simple(call, "admin claim-list", {{"op", "claim-list"}}); }
+
+int op_claim_revoke(const AdminCall& call) {
+  if (call.args.positionals.size() != 1) return usage_failure("admin claim-revoke", "expects CLAIM_ID", admin_usage());
+  return simple(call, "admin claim-revoke", {{"op", "claim-revoke"}, {"claim_id", call.args.positionals[0]}});
+}
+
+// The key comes on stdin (base64 of 32 random bytes, as remo-brokerctl push --dry-run sends it).
+int op_secret_digests(const AdminCall& call) {
+  constexpr std::string_view kCommand = "admin secret-digests";
+  auto input = read_bytes("-");
+  if (!input) return report_failure(kCommand, input.error());
+  std::string key(text_of(input->span()));
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  return simple(call, kCommand, {{"op", "secret-digests"}, {"key_b64", key}});
+}
+
+struct AdminOp {
+  std::string_view name;
+  std::string_view summary;
+  std::vector<std::string_view> options;  // beyond --socket and --json
+  std::size_t max_positionals;
+  int (*run)(const AdminCall& call);
+};
+
+const std::vector<AdminOp>& admin_ops() {
+  static const std::vector<AdminOp> kOps = {
+      {"status", "the broker's state: secrets loaded, projects, key, errors", {}, 0, op_status},
+      {"get-public-key", "the instance's recipient (age1...); bundles are encrypted to it", {}, 0, op_get_public_key},
+      {"push-creds", "load a bundle: age ciphertext on stdin [FILE]", {"signature-file", "signature-on-stdin"}, 1, op_push_creds},
+      {"clear", "wipe the loaded secrets from memory and disk", {}, 0, op_clear},
+      {"register", "NAME PROJECT_PATH [--uid N]... [--gid N]: serve a project", {"uid", "gid"}, 2, op_register},
+      {"unregister", "NAME: stop serving a project", {}, 1, op_unregister},
+      {"reload", "NAME: re-read a project's manifest", {}, 1, op_reload},
+      {"lock", "kill switch: refuse every secret until unlock", {}, 0, op_lock},
+      {"unlock", "serve secrets again", {}, 0, op_unlock},
+      {"claim-create", "PROJECT --ttl SECONDS [--raw] [--binary]: a one-shot secret, value on stdin",
+       {"ttl", "raw", "binary"}, 1, op_claim_create},
+      {"claim-list", "the one-shot secrets and their states (never values or tokens)", {}, 0, op_claim_list},
+      {"claim-revoke", "CLAIM_ID: revoke a pending one-shot secret", {}, 1, op_claim_revoke},
+      {"secret-digests", "keyed digests of the loaded secrets (key on stdin; used by push --dry-run)", {}, 0,
+       op_secret_digests},
+      {"rotate", "replace the bootstrap key (same as `remo-brokerctl rotate`)", {}, 0, nullptr},
+  };
+  return kOps;
+}
+
+std::string admin_usage() {
+  std::string usage =
+      "usage: remo-brokerctl admin <op> [--socket PATH] [--json] [op arguments]\n"
+      "\n"
+      "Runs one op on the broker's admin socket (root only). --socket defaults to $REMO_BROKER_ADMIN_SOCKET,\n"
+      "else /run/remo-broker/admin.sock. --json prints the broker's reply line as it is.\n"
+      "Secrets, ciphertext and keys are read from standard input, never from arguments.\n\nops:\n";
+  for (const AdminOp& op : admin_ops()) {
+    usage += "  " + std::string(op.name) + std::string(op.name.size() < 15 ? 15 - op.name.size() : 1, ' ') +
+             std::string(op.summary) + "\n";
+  }
+  usage += "\npush-creds: --signature-file FILE sends an armored SSH signature of the ciphertext\n"
+           "(ssh-keygen -Y sign -n remo-broker); --signature-on-stdin reads it from stdin, before the\n"
+           "ciphertext (how remo-brokerctl push sends both through ssh).\n\n";
+  usage += exit_code::kHelpTable;
+  return usage;
+}
+
+}  // namespace
+
+int run_admin(CommandArgs args) {
+  if (args.empty() || args.front() == "-h" || args.front() == "--help") {
+    std::fwrite(admin_usage().data(), 1, admin_usage().size(), args.empty() ? stderr : stdout);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  // The op is the first word that is not an option, so `admin --json status` works as `admin status --json`.
+  std::size_t at = 0;
+  while (at < args.size() && args[at].starts_with("-")) at += args[at] == "--socket" ? 2 : 1;
+  if (at >= args.size()) return usage_failure("admin", "no op given", admin_usage());
+  const std::string_view name = args[at];
+  std::vector<std::string_view> rest(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at));
+  rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end());
+  if (name == "rotate") return run_rotate(rest);
+  for (const AdminOp& op : admin_ops()) {
+    if (op.name != name) continue;
+    std::vector<OptionSpec> specs = {{'\0', "socket", true}, {'\0', "json", false}};
+    for (const std::string_view option : op.options) {
+      const bool takes_value = option == "uid" || option == "gid" || option == "ttl" || option == "signature-file";
+      specs.push_back({'\0', option, takes_value});
+    }
+    ParsedArgs parsed;
+    const std::string command = "admin " + std::string(name);
+    if (auto done = parse_or_exit(command, rest, specs, admin_usage(), parsed)) return *done;
+    if (parsed.positionals.size() > op.max_positionals) {
+      return usage_failure(command, "unexpected argument " + parsed.positionals[op.max_positionals], admin_usage());
+    }
+    const AdminCall call{resolve_socket(SocketKind::kAdmin, parsed.last("socket")), parsed.has("json"), parsed};
+    return op.run(call);
+  }
+  return usage_failure("admin", "unknown op '" + std::string(name) + "'", admin_usage());
+}
+
+}  // namespace remo::cli
