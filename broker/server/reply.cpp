@@ -82,17 +82,14 @@ void append_error(ReplyBuffer& out, const Json& id, const Error& error) {
   append_error(out, id, error.code, error.message);
 }
 
-Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
-                                 const core::SecretValue& value, std::int64_t ttl_seconds) {
+namespace {
+
+// ,"value":"..." or ,"value_b64":"...", straight from secure memory into out. A text value must be UTF-8
+// (checked by the caller).
+void append_value_field(ReplyBuffer& out, const core::SecretValue& value) {
   const std::string_view bytes = value.bytes.view();
-  if (!value.from_base64 && !is_valid_utf8(bytes)) {
-    return Error{std::string(protocol::code::kInternalError),
-                 "secret " + std::string(secret_name) + " is not valid UTF-8; push it as value_b64"};
-  }
   constexpr std::size_t kFraming = 96;  // everything but the value, id aside
   out.reserve(out.size() + kFraming + (value.from_base64 ? bytes.size() * 4 / 3 + 4 : bytes.size() + 16));
-  out.append("{\"ok\":true");
-  append_id(out, id);
   if (value.from_base64) {
     out.append(",\"value_b64\":\"");
     const std::size_t encoded = sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
@@ -105,10 +102,47 @@ Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_v
     out.append(",\"value\":\"");
     append_escaped(out, bytes);
   }
-  out.append("\",\"ttl_seconds\":");
+  out.push_back('"');
+}
+
+}  // namespace
+
+Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
+                                 const core::SecretValue& value, std::int64_t ttl_seconds) {
+  if (!value.from_base64 && !is_valid_utf8(value.bytes.view())) {
+    return Error{std::string(protocol::code::kInternalError),
+                 "secret " + std::string(secret_name) + " is not valid UTF-8; push it as value_b64"};
+  }
+  out.append("{\"ok\":true");
+  append_id(out, id);
+  append_value_field(out, value);
+  out.append(",\"ttl_seconds\":");
   out.append(std::to_string(ttl_seconds));
   out.append("}\n");
   return {};
+}
+
+Result<void> append_claimed_value(ReplyBuffer& out, const Json& id, const core::SecretValue& value) {
+  if (!value.from_base64 && !is_valid_utf8(value.bytes.view())) {
+    return Error{std::string(protocol::code::kInternalError),
+                 "the one-shot secret is not valid UTF-8"};  // create lets no such value through
+  }
+  out.append("{\"ok\":true");
+  append_id(out, id);
+  append_value_field(out, value);
+  out.append("}\n");
+  return {};
+}
+
+void append_ok_with_secret_field(ReplyBuffer& out, const Json& id, const Json& fields, std::string_view key,
+                                 std::string_view secret) {
+  append_ok(out, id, fields);
+  out.resize(out.size() - 2);  // "}\n"
+  out.append(",\"");
+  append_escaped(out, key);
+  out.append("\":\"");
+  append_escaped(out, secret);
+  out.append("\"}\n");
 }
 
 }  // namespace remo::server
