@@ -386,13 +386,15 @@ Result<ClaimTicket> ClaimLedger::create(std::string_view project, crypto::Secure
   return ClaimTicket{std::move(id), std::move(token), expires_at};
 }
 
-Result<SecretValue> ClaimLedger::claim(std::string_view project, std::string_view token) {
+Result<SecretValue> ClaimLedger::claim(std::string_view project, std::string_view token,
+                                       std::string* claim_id) {
   if (!claim_token::looks_like_token(token)) return token_not_found();
   const claim_token::Hash hash = claim_token::keyed_hash(token, impl_->ledger_key);
 
   std::unique_lock lock(impl_->mutex);
   Entry* entry = impl_->usable_entry(project, hash);
   if (entry == nullptr) return token_not_found();
+  if (claim_id != nullptr) *claim_id = entry->record.id;
   SecretValue value;
   Change change;
   const auto batch = impl_->begin_finish(*entry, ClaimState::kClaimed, impl_->now(), change);
@@ -401,13 +403,14 @@ Result<SecretValue> ClaimLedger::claim(std::string_view project, std::string_vie
   return value;
 }
 
-Result<void> ClaimLedger::discard(std::string_view project, std::string_view token) {
+Result<void> ClaimLedger::discard(std::string_view project, std::string_view token, std::string* claim_id) {
   if (!claim_token::looks_like_token(token)) return token_not_found();
   const claim_token::Hash hash = claim_token::keyed_hash(token, impl_->ledger_key);
 
   std::unique_lock lock(impl_->mutex);
   Entry* entry = impl_->usable_entry(project, hash);
   if (entry == nullptr) return token_not_found();
+  if (claim_id != nullptr) *claim_id = entry->record.id;
   Change change;
   const auto batch = impl_->begin_finish(*entry, ClaimState::kDeleted, impl_->now(), change);
   if (!impl_->wait_durable(lock, batch)) return not_durable("the deletion");
@@ -428,23 +431,26 @@ Result<void> ClaimLedger::revoke(std::string_view id) {
   return {};
 }
 
-Result<std::vector<std::string>> ClaimLedger::expire(std::chrono::system_clock::time_point now) {
+Result<std::vector<ClaimInfo>> ClaimLedger::expire(std::chrono::system_clock::time_point now) {
   const sys_seconds cutoff = std::chrono::floor<std::chrono::seconds>(now);
   std::unique_lock lock(impl_->mutex);
-  std::vector<std::string> ids;
+  std::vector<ClaimInfo> expired;
   for (auto& [id, entry] : impl_->entries) {
-    if (entry.durable && !entry.finishing && cutoff >= entry.record.expires_at) ids.push_back(id);
+    if (entry.durable && !entry.finishing && cutoff >= entry.record.expires_at) {
+      const auto& r = entry.record;
+      expired.push_back(ClaimInfo{r.id, r.project, r.created_at, r.expires_at, cutoff, ClaimState::kExpired});
+    }
   }
-  if (ids.empty()) return ids;
+  if (expired.empty()) return expired;
 
-  std::vector<Change> changes(ids.size());
+  std::vector<Change> changes(expired.size());
   std::shared_ptr<Batch> batch;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    batch = impl_->begin_finish(impl_->entries.at(ids[i]), ClaimState::kExpired, cutoff, changes[i]);
+  for (std::size_t i = 0; i < expired.size(); ++i) {
+    batch = impl_->begin_finish(impl_->entries.at(expired[i].id), ClaimState::kExpired, cutoff, changes[i]);
   }
   if (!impl_->wait_durable(lock, batch)) return not_durable("the expiry of one-shot secrets");
-  std::sort(ids.begin(), ids.end());
-  return ids;
+  std::sort(expired.begin(), expired.end(), [](const ClaimInfo& a, const ClaimInfo& b) { return a.id < b.id; });
+  return expired;
 }
 
 Result<void> ClaimLedger::rekey(const crypto::X25519Recipient& recipient) {

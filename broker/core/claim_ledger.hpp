@@ -129,19 +129,21 @@ class ClaimLedger {
 
   // Hands out the secret of a pending token of this project, exactly once. The value is returned only
   // after the ledger without it is durable; on "internal_error" the secret stays pending and claimable.
-  Result<SecretValue> claim(std::string_view project, std::string_view token);
+  // When the token names a usable secret, its id is stored in *claim_id (for the audit line), whatever
+  // the outcome; on "not_found" *claim_id is left alone.
+  Result<SecretValue> claim(std::string_view project, std::string_view token, std::string* claim_id = nullptr);
 
   // Removes the secret of a pending token of this project without reading it (state "deleted").
-  // Replies ok only once the removal is durable; on "internal_error" it stays pending.
-  Result<void> discard(std::string_view project, std::string_view token);
+  // Replies ok only once the removal is durable; on "internal_error" it stays pending. claim_id: as claim.
+  Result<void> discard(std::string_view project, std::string_view token, std::string* claim_id = nullptr);
 
   // Withdraws a pending secret by id (admin; state "revoked"), durably.
   Result<void> revoke(std::string_view id);
 
-  // Wipes every pending secret whose ttl has run out at `now` (state "expired") and returns their ids,
-  // once durable, for the caller to audit as claim.expired. On "internal_error" nothing changed; call
+  // Wipes every pending secret whose ttl has run out at `now` (state "expired") and returns them (ordered
+  // by id), once durable, for the caller to audit as claim.expired. On "internal_error" nothing changed; call
   // again later (they stay unclaimable meanwhile). Meant for a periodic timer.
-  Result<std::vector<std::string>> expire(std::chrono::system_clock::time_point now);
+  Result<std::vector<ClaimInfo>> expire(std::chrono::system_clock::time_point now);
 
   // Re-encrypts the ledger to new recipients (rotate-bootstrap: the old and the new key while the rotation
   // is pending, then the new one alone), durably; every later write encrypts to them too. On error the

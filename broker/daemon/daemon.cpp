@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -24,6 +26,8 @@
 #include "broker/server/bootstrap_key.hpp"
 #include "broker/server/broker_state.hpp"
 #include "broker/server/bundle.hpp"
+#include "broker/server/claim_expiry.hpp"
+#include "broker/server/claim_plane.hpp"
 #include "broker/server/io_pool.hpp"
 #include "broker/server/key_rotation.hpp"
 #include "broker/server/listener.hpp"
@@ -61,6 +65,22 @@ void load_saved_bundle(server::BrokerState& broker) {
     return;
   }
   spdlog::error("{}; serving no secrets until the next push-creds", *broker.bundle_error);
+}
+
+// Opens state_dir/claims.enc, the pending one-shot secrets (absent: none yet). When it cannot be read or
+// decrypted, one-shot secrets are unavailable (the file is left untouched) and status says why.
+void open_claim_ledger(server::BrokerState& broker, const fs::path& state_dir) {
+  core::ClaimLedger::Options options;
+  options.file = state_dir / std::string(core::ClaimLedger::kFileName);
+  options.recipient = broker.identities.front().recipient();
+  auto ledger = core::ClaimLedger::open(std::move(options), broker.identities);
+  if (!ledger) {
+    broker.claims_error = ledger.error().message;
+    spdlog::error("{}; one-shot secrets are unavailable", *broker.claims_error);
+    return;
+  }
+  broker.claims = std::make_unique<core::ClaimLedger>(std::move(*ledger));
+  spdlog::info("{} one-shot secrets pending", broker.claims->pending_count());
 }
 
 Result<void> make_directories(const DaemonConfig& config) {
@@ -120,7 +140,12 @@ int run_daemon(const DaemonConfig& config) {
   broker.secrets_file = config.state_dir / "secrets.enc";
   broker.broker_uid = ::getuid();
   load_saved_bundle(broker);
+  open_claim_ledger(broker, config.state_dir);
   server::resume_rotation(broker);  // after the claim ledger is opened: it keeps claims.enc on both keys
+  if (broker.bootstrap_error && broker.claims) {  // serve nothing from the saved state, claims included
+    broker.claims.reset();
+    broker.claims_error = *broker.bootstrap_error;
+  }
   if (const char* crash_at = std::getenv("REMO_TEST_CRASH_AT"); crash_at && config.sandbox) {
     server::arm_test_crash(crash_at);  // tests/integration/test_rotate.py only: never outside --sandbox
   }
@@ -132,10 +157,15 @@ int run_daemon(const DaemonConfig& config) {
   asio::io_context control(1);
   auto control_work = asio::make_work_guard(control);
   asio::signal_set signals(pool.first(), SIGTERM, SIGINT);
+  // After the pool: destroyed (joined) before it, so a finished claim never posts to a destroyed context.
+  asio::thread_pool claim_workers(server::kClaimWorkerThreads);
+  const server::ClaimPlane claim_plane{broker.claims.get(), claim_workers.get_executor()};
+  std::optional<server::ClaimExpiry> claim_expiry;
+  if (broker.claims) claim_expiry.emplace(*broker.claims, audit, std::chrono::seconds(1));
 
   const server::SessionLimits project_limits{protocol::kProjectLineLimit, config.idle_timeout};
   const server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
-  server::ProjectListeners project_sockets(pool, broker.store, audit,
+  server::ProjectListeners project_sockets(pool, broker.store, claim_plane, audit,
                                            {"project", project_limits, config.max_connections, std::nullopt},
                                            live_connections);
   server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
@@ -148,11 +178,14 @@ int run_daemon(const DaemonConfig& config) {
     spdlog::critical("cannot start: {}", admin_file.error().message);
     return 1;
   }
-  auto admin_ops = std::make_shared<server::AdminOps>(broker, registry, [&] {
-    if (auto notified = notifier.status(serving_status(broker, registry)); !notified) {
-      spdlog::warn("{}", notified.error().message);
-    }
-  });
+  auto admin_ops = std::make_shared<server::AdminOps>(
+      broker, registry,
+      [&] {
+        if (auto notified = notifier.status(serving_status(broker, registry)); !notified) {
+          spdlog::warn("{}", notified.error().message);
+        }
+      },
+      claim_workers.get_executor());
   auto admin = std::make_shared<server::Listener>(
       pool, std::move(*admin_file), admin_ops, audit,
       server::Listener::Options{"admin", admin_limits, config.max_connections, control.get_executor()},
@@ -168,6 +201,7 @@ int run_daemon(const DaemonConfig& config) {
   });
   pool.start();
   std::thread control_thread([&control] { control.run(); });
+  if (claim_expiry) claim_expiry->start();
   phase_done("threads");
 
   const std::string status = serving_status(broker, registry);
@@ -204,6 +238,8 @@ int run_daemon(const DaemonConfig& config) {
   control_work.reset();
   control.stop();
   control_thread.join();
+  claim_workers.join();  // a claim still waiting for its write finishes (its reply goes nowhere)
+  if (claim_expiry) claim_expiry->stop();
 
   broker.store.clear();
   audit.flush();

@@ -64,8 +64,12 @@ void fail(nlohmann::json event, audit::Clock::time_point started, const Json& id
 
 }  // namespace
 
-AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects, std::function<void()> changed)
-    : broker_(broker), projects_(projects), changed_(std::move(changed)) {}
+AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects, std::function<void()> changed,
+                   asio::any_io_executor claim_executor)
+    : broker_(broker),
+      projects_(projects),
+      changed_(std::move(changed)),
+      claim_executor_(std::move(claim_executor)) {}
 
 bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
   if (is_admin_peer(peer, broker_.broker_uid)) return true;
@@ -77,7 +81,7 @@ bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
 
 void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
-  static constexpr std::array<std::pair<std::string_view, Op>, 9> kOps = {{
+  static constexpr std::array<std::pair<std::string_view, Op>, 11> kOps = {{
       {"status", &AdminOps::status},
       {"get-public-key", &AdminOps::get_public_key},
       {"push-creds", &AdminOps::push_creds},
@@ -87,10 +91,13 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
       {"reload", &AdminOps::reload_project},
       {"rotate-bootstrap", &AdminOps::rotate_bootstrap},
       {"secret-digests", &AdminOps::secret_digests},
+      {"claim-list", &AdminOps::claim_list},
+      {"claim-revoke", &AdminOps::claim_revoke},
   }};
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
     return append_error(out.replies, request.id, parsed.error());
+  if (request.op == "claim-create") return claim_create(std::move(request), peer, out);  // owns the value
   for (const auto& [name, op] : kOps) {
     if (request.op == name) return (this->*op)(request, peer, out);
   }
@@ -112,6 +119,7 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
   const auto uptime = std::chrono::steady_clock::now() - broker_.started_at;
   const std::optional<std::string>& last_error = broker_.bootstrap_error ? broker_.bootstrap_error
                                                  : broker_.bundle_error  ? broker_.bundle_error
+                                                 : broker_.claims_error  ? broker_.claims_error
                                                                          : projects_.persistence_error();
   Json rotation = rotation_status(broker_);
   append_ok(out.replies, request.id,
@@ -126,7 +134,8 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                  {"projects", std::move(projects)},
                  {"last_error", last_error ? Json(*last_error) : Json(nullptr)},
                  {"rotation", std::move(rotation["rotation"])},
-                 {"bootstrap_error", std::move(rotation["bootstrap_error"])}});
+                 {"bootstrap_error", std::move(rotation["bootstrap_error"])},
+                 {"claims_pending", broker_.claims ? Json(broker_.claims->pending_count()) : Json(nullptr)}});
 }
 
 void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {

@@ -1,11 +1,14 @@
 // AdminOps: the admin socket's ops (status, get-public-key, push-creds, clear-creds, register, unregister,
-// reload, rotate-bootstrap, secret-digests). Control plane: every call runs on the one control-plane thread,
-// so these ops are serialized with each other without a lock, and none of their work (decryption, fsync) runs
-// on a data-plane thread.
+// reload, rotate-bootstrap, secret-digests, claim-create, claim-list, claim-revoke). Control plane: every call runs on the
+// one control-plane thread, so these ops are serialized with each other without a lock, and none of their
+// work (decryption, fsync) runs on a data-plane thread. The one-shot secret ledger is the exception: it
+// locks for itself, and claim-create and claim-revoke wait for its fsync on a claim worker (claim_plane.hpp).
 #pragma once
 
 #include <functional>
 #include <string_view>
+
+#include <asio/any_io_executor.hpp>
 
 #include "broker/server/broker_state.hpp"
 #include "broker/server/endpoint.hpp"
@@ -17,7 +20,9 @@ namespace remo::server {
 class AdminOps final : public Endpoint {
  public:
   // changed runs after every successful change of state (the daemon updates its sd_notify STATUS).
-  AdminOps(BrokerState& broker, ProjectRegistry& projects, std::function<void()> changed = {});
+  // claim_executor: the claim workers (see claim_plane.hpp).
+  AdminOps(BrokerState& broker, ProjectRegistry& projects, std::function<void()> changed = {},
+           asio::any_io_executor claim_executor = {});
 
   bool admit(const PeerCredentials& peer, Answers& out) override;
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
@@ -34,10 +39,15 @@ class AdminOps final : public Endpoint {
   void secret_digests(const Request& request, const PeerCredentials& peer, Answers& out);
   // In admin_rotate_ops.cpp.
   void rotate_bootstrap(const Request& request, const PeerCredentials& peer, Answers& out);
+  // In admin_claim_ops.cpp.
+  void claim_create(Request request, const PeerCredentials& peer, Answers& out);
+  void claim_list(const Request& request, const PeerCredentials& peer, Answers& out);
+  void claim_revoke(const Request& request, const PeerCredentials& peer, Answers& out);
 
   BrokerState& broker_;
   ProjectRegistry& projects_;
   std::function<void()> changed_;
+  asio::any_io_executor claim_executor_;
 };
 
 }  // namespace remo::server

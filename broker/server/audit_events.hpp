@@ -1,6 +1,6 @@
 // The audit lines the server writes. core::AuditLog adds "time"; every line then carries "event",
 // "decision" (allow/deny), "outcome" ("ok" or the wire error code), "peer" {pid,uid,gid} and "latency_us",
-// plus the event's own fields ("project", "secret", "secret_count", "ciphertext_sha256"). Names and
+// plus the event's own fields ("project", "secret", "secret_count", "ciphertext_sha256", "claim_id"). Names and
 // decisions only: never a value, a key or a token.
 #pragma once
 
@@ -23,6 +23,12 @@ inline constexpr std::string_view kProjectUnregister = "project.unregister";
 inline constexpr std::string_view kProjectReload = "project.reload";
 inline constexpr std::string_view kPeerRejected = "peer.rejected";
 inline constexpr std::string_view kBootstrapRotate = "bootstrap.rotate";
+// One-shot secrets: "claim_id" and "project" (when known), never the token or the value.
+inline constexpr std::string_view kClaimCreate = "claim.create";
+inline constexpr std::string_view kClaimClaim = "claim.claim";
+inline constexpr std::string_view kClaimDelete = "claim.delete";
+inline constexpr std::string_view kClaimRevoke = "claim.revoke";
+inline constexpr std::string_view kClaimExpired = "claim.expired";  // by the broker itself: no peer
 
 inline constexpr std::string_view kAllow = "allow";
 inline constexpr std::string_view kDeny = "deny";

@@ -34,6 +34,7 @@ struct BrokerState {
 
   std::unique_ptr<core::ClaimLedger>
       claims;  // one-shot secrets (state_dir/claims.enc); null when it could not be opened
+  std::optional<std::string> claims_error;  // why claims is null; status reports it as last_error
 
   // A bootstrap key rotation under way (state_dir/rotation.json, see key_rotation.hpp): until it is
   // confirmed, secrets.enc and claims.enc are encrypted to both its old and its new key.

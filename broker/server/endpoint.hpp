@@ -2,9 +2,12 @@
 // timeouts); the endpoint owns the meaning (who may connect, what each op does).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string_view>
 #include <vector>
 
+#include <asio/any_io_executor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "broker/server/peer_credentials.hpp"
@@ -12,12 +15,25 @@
 
 namespace remo::server {
 
+struct Answers;
+
+// The rest of a request whose answer waits on the disk: a one-shot secret op returns only once its group
+// commit is durable (encrypt, fsync, rename, fsync dir). handle() leaves it in Answers::blocking instead
+// of answering; the session runs it on `executor` (threads kept for such waits, never the threads that
+// serve connections, so no other client's request waits behind an fsync) and answers the connection's
+// next request only after it. run appends the request's one reply line, and its audit events.
+struct BlockingWork {
+  asio::any_io_executor executor;
+  std::function<void(Answers&)> run;
+};
+
 // What an endpoint produces for a batch of requests: the reply lines, and the audit events that the
 // session records once those replies are on their way, so that waking the audit writer is never on a
 // reply's path.
 struct Answers {
   ReplyBuffer replies;
   std::vector<nlohmann::json> audit_events;
+  std::optional<BlockingWork> blocking;  // set by handle() in place of a reply (see BlockingWork)
 };
 
 class Endpoint {
@@ -29,7 +45,8 @@ class Endpoint {
   virtual bool admit(const PeerCredentials& peer, Answers& out) = 0;
 
   // Answers one request line (without its '\n'): exactly one reply line appended to out.replies, and the
-  // request's audit events, if any, to out.audit_events.
+  // request's audit events, if any, to out.audit_events; or, for a request that must wait on the disk,
+  // nothing but out.blocking, which then appends them.
   virtual void handle(std::string_view line, const PeerCredentials& peer, Answers& out) = 0;
 };
 

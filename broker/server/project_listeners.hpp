@@ -9,6 +9,7 @@
 
 #include "broker/core/audit_log.hpp"
 #include "broker/core/secret_store.hpp"
+#include "broker/server/claim_plane.hpp"
 #include "broker/server/listener.hpp"
 #include "broker/server/project_registry.hpp"
 
@@ -18,7 +19,7 @@ inline constexpr unsigned kProjectSocketMode = 0660;
 
 class ProjectListeners final : public ProjectSocketFactory {
  public:
-  ProjectListeners(IoPool& pool, const core::SecretStore& store, core::AuditLog& audit,
+  ProjectListeners(IoPool& pool, const core::SecretStore& store, ClaimPlane claims, core::AuditLog& audit,
                    Listener::Options options, std::atomic<std::size_t>& live_connections);
 
   Result<std::shared_ptr<ProjectSocket>> bind(const core::Registration& registration,
@@ -31,6 +32,7 @@ class ProjectListeners final : public ProjectSocketFactory {
  private:
   IoPool& pool_;
   const core::SecretStore& store_;
+  ClaimPlane claims_;
   core::AuditLog& audit_;
   Listener::Options options_;
   std::atomic<std::size_t>& live_connections_;

@@ -14,8 +14,11 @@ namespace remo::server {
 namespace code = protocol::code;
 
 ProjectOps::ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
-                       const core::SecretStore& store)
-    : project_(std::move(project)), allowed_uids_(std::move(allowed_uids)), store_(store) {}
+                       const core::SecretStore& store, ClaimPlane claims)
+    : project_(std::move(project)),
+      allowed_uids_(std::move(allowed_uids)),
+      store_(store),
+      claims_(std::move(claims)) {}
 
 bool ProjectOps::admit(const PeerCredentials& peer, Answers& out) {
   if (allowed_uids_.empty() ||
@@ -35,6 +38,7 @@ void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, Answ
   if (request.op == "get") return get(request, peer, out);
   if (request.op == "ping") return ping(request, out);
   if (request.op == "info") return info(request, out);
+  if (request.op == "claim" || request.op == "delete") return one_shot(std::move(request), peer, out);
   append_error(out.replies, request.id, unknown_op_error(request.op, kLaterProjectOps));
 }
 

@@ -1,5 +1,6 @@
-// ProjectOps: the ops of one project's socket (ping, info, get). Data plane: the policy and the secrets are
-// read through atomic snapshots, so a get never waits for a push, a reload or another client.
+// ProjectOps: the ops of one project's socket (ping, info, get, and the one-shot claim and delete). Data
+// plane: the policy and the secrets are read through atomic snapshots, so a get never waits for a push, a
+// reload or another client; claim and delete wait for the ledger's fsync on a claim worker, never here.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include <sys/types.h>
 
 #include "broker/core/secret_store.hpp"
+#include "broker/server/claim_plane.hpp"
 #include "broker/server/endpoint.hpp"
 #include "broker/server/project_state.hpp"
 #include "broker/server/request.hpp"
@@ -19,7 +21,7 @@ class ProjectOps final : public Endpoint {
  public:
   // allowed_uids empty: any peer that can open the socket (its mode and group decide).
   ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
-             const core::SecretStore& store);
+             const core::SecretStore& store, ClaimPlane claims = {});
 
   bool admit(const PeerCredentials& peer, Answers& out) override;
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
@@ -28,10 +30,13 @@ class ProjectOps final : public Endpoint {
   void ping(const Request& request, Answers& out) const;
   void info(const Request& request, Answers& out) const;
   void get(const Request& request, const PeerCredentials& peer, Answers& out) const;
+  // claim and delete, in project_claim_ops.cpp.
+  void one_shot(Request request, const PeerCredentials& peer, Answers& out) const;
 
   std::shared_ptr<const ProjectState> project_;
   std::vector<uid_t> allowed_uids_;
   const core::SecretStore& store_;
+  ClaimPlane claims_;
 };
 
 }  // namespace remo::server

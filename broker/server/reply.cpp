@@ -84,16 +84,11 @@ void append_error(ReplyBuffer& out, const Json& id, const Error& error) {
 
 namespace {
 
-Result<void> append_secret_bytes(ReplyBuffer& out, const Json& id, std::string_view secret_name,
-                                 std::string_view bytes, bool from_base64, std::int64_t ttl_seconds) {
-  if (!from_base64 && !is_valid_utf8(bytes)) {
-    return Error{std::string(protocol::code::kInternalError),
-                 "secret " + std::string(secret_name) + " is not valid UTF-8; push it as value_b64"};
-  }
+// ,"value":"..." or ,"value_b64":"...", straight from secure memory into out. A text value must be UTF-8
+// (checked by the caller).
+void append_value_field(ReplyBuffer& out, std::string_view bytes, bool from_base64) {
   constexpr std::size_t kFraming = 96;  // everything but the value, id aside
   out.reserve(out.size() + kFraming + (from_base64 ? bytes.size() * 4 / 3 + 4 : bytes.size() + 16));
-  out.append("{\"ok\":true");
-  append_id(out, id);
   if (from_base64) {
     out.append(",\"value_b64\":\"");
     const std::size_t encoded = sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
@@ -107,7 +102,19 @@ Result<void> append_secret_bytes(ReplyBuffer& out, const Json& id, std::string_v
     out.append(",\"value\":\"");
     append_escaped(out, bytes);
   }
-  out.append("\",\"ttl_seconds\":");
+  out.push_back('"');
+}
+
+Result<void> append_secret_bytes(ReplyBuffer& out, const Json& id, std::string_view secret_name,
+                                 std::string_view bytes, bool from_base64, std::int64_t ttl_seconds) {
+  if (!from_base64 && !is_valid_utf8(bytes)) {
+    return Error{std::string(protocol::code::kInternalError),
+                 "secret " + std::string(secret_name) + " is not valid UTF-8; push it as value_b64"};
+  }
+  out.append("{\"ok\":true");
+  append_id(out, id);
+  append_value_field(out, bytes, from_base64);
+  out.append(",\"ttl_seconds\":");
   out.append(std::to_string(ttl_seconds));
   out.append("}\n");
   return {};
@@ -123,6 +130,29 @@ Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_v
 Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
                                  const core::SecretValue& value, std::int64_t ttl_seconds) {
   return append_secret_bytes(out, id, secret_name, value.bytes.view(), value.from_base64, ttl_seconds);
+}
+
+Result<void> append_claimed_value(ReplyBuffer& out, const Json& id, const core::SecretValue& value) {
+  if (!value.from_base64 && !is_valid_utf8(value.bytes.view())) {
+    return Error{std::string(protocol::code::kInternalError),
+                 "the one-shot secret is not valid UTF-8"};  // create lets no such value through
+  }
+  out.append("{\"ok\":true");
+  append_id(out, id);
+  append_value_field(out, value.bytes.view(), value.from_base64);
+  out.append("}\n");
+  return {};
+}
+
+void append_ok_with_secret_field(ReplyBuffer& out, const Json& id, const Json& fields, std::string_view key,
+                                 std::string_view secret) {
+  append_ok(out, id, fields);
+  out.resize(out.size() - 2);  // "}\n"
+  out.append(",\"");
+  append_escaped(out, key);
+  out.append("\":\"");
+  append_escaped(out, secret);
+  out.append("\"}\n");
 }
 
 }  // namespace remo::server

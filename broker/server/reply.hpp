@@ -27,4 +27,13 @@ Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_v
 Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
                                  const core::SecretValue& value, std::int64_t ttl_seconds);
 
+// {"ok":true[,"id":ID],"value":"..."|"value_b64":"..."}: a claimed one-shot secret, written like
+// append_secret_value (same failure).
+Result<void> append_claimed_value(ReplyBuffer& out, const Json& id, const core::SecretValue& value);
+
+// {"ok":true[,"id":ID],<fields>,"<key>":"<secret>"}: a reply that carries one secret string (a one-shot
+// secret's token), escaped straight from the caller's (secure) memory into out, never through a Json.
+void append_ok_with_secret_field(ReplyBuffer& out, const Json& id, const Json& fields, std::string_view key,
+                                 std::string_view secret);
+
 }  // namespace remo::server

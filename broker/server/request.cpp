@@ -1,5 +1,7 @@
 #include "broker/server/request.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -41,6 +43,14 @@ bool is_quotable(std::string_view client_text) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-' || c == '.';
   });
+}
+
+void wipe_string_field(Request& request, std::string_view key) noexcept {
+  if (!request.body.is_object()) return;
+  const auto field = request.body.find(key);
+  if (field == request.body.end() || !field->is_string()) return;
+  auto& text = field->get_ref<std::string&>();
+  sodium_memzero(text.data(), text.size());
 }
 
 Result<void> parse_request(std::string_view line, Request& request) {

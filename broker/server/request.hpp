@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -42,6 +43,30 @@ Result<std::string_view> string_field(const Request& request, std::string_view k
 Result<std::optional<std::uint32_t>> optional_id_field(const Request& request, std::string_view key);
 Result<std::optional<std::vector<std::uint32_t>>> optional_id_list_field(const Request& request,
                                                                          std::string_view key);
+
+// Zeroes the bytes of the string field key of the request body (a token, a one-shot value) so that they
+// do not linger in freed heap memory. Nothing happens when the field is absent or not a string. (The JSON
+// parser's own scratch copy of the line is beyond reach; the line buffer wipes the line itself.)
+void wipe_string_field(Request& request, std::string_view key) noexcept;
+
+// A request holding secret string fields, wiped when it is destroyed, however its handling ends (answered,
+// failed, or dropped at shutdown before its blocking work ran).
+class RequestWithSecrets {
+ public:
+  RequestWithSecrets(Request request, std::vector<std::string> secret_fields)
+      : request_(std::move(request)), secret_fields_(std::move(secret_fields)) {}
+  ~RequestWithSecrets() {
+    for (const auto& key : secret_fields_) wipe_string_field(request_, key);
+  }
+  RequestWithSecrets(const RequestWithSecrets&) = delete;
+  RequestWithSecrets& operator=(const RequestWithSecrets&) = delete;
+
+  const Request& get() const noexcept { return request_; }
+
+ private:
+  Request request_;
+  std::vector<std::string> secret_fields_;
+};
 
 // Client text fit to quote in a message: short, and only [A-Za-z0-9_.-]. Anything else is not quoted.
 bool is_quotable(std::string_view client_text) noexcept;

@@ -43,7 +43,8 @@ void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& pe
 }
 
 // Answers the complete lines buffered so far, in order. Returns true when it stopped because enough
-// replies are queued to be written first.
+// replies are queued to be written first, or because a request left blocking work that must complete
+// before the next request is answered.
 bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredentials& peer, Answers& out,
                      std::size_t flush_threshold) {
   while (out.replies.size() < flush_threshold) {
@@ -51,8 +52,41 @@ bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredential
     if (!line) return false;
     if (line->empty()) continue;  // a blank line is not a request
     answer(endpoint, *line, peer, out);
+    if (out.blocking) return true;
   }
   return true;
+}
+
+// The blocking part of a request (see BlockingWork), with the same containment as answer().
+void run_blocking(BlockingWork& work, Answers& out) {
+  const std::size_t replies_before = out.replies.size();
+  const std::size_t events_before = out.audit_events.size();
+  try {
+    work.run(out);
+  } catch (const std::exception& error) {
+    spdlog::error("request failed with an internal error: {}", error.what());
+    sodium_memzero(out.replies.data() + replies_before, out.replies.size() - replies_before);
+    out.replies.resize(replies_before);
+    out.audit_events.resize(events_before);
+    append_error(out.replies, nullptr, protocol::code::kInternalError,
+                 "the broker could not answer this request");
+  }
+}
+
+// Runs the blocking work a request left on the executor it names, and resumes on the connection's strand
+// once it is done. The connection is not idle meanwhile; other connections are not affected at all.
+asio::awaitable<void> complete_blocking(Connection& connection, Answers& out) {
+  BlockingWork work = std::move(*out.blocking);
+  out.blocking.reset();
+  connection.busy = true;
+  co_await asio::co_spawn(
+      work.executor,
+      [&]() -> asio::awaitable<void> {
+        run_blocking(work, out);
+        co_return;
+      },
+      asio::use_awaitable);
+  connection.busy = false;
 }
 
 // Writes and wipes the queued replies, then records their audit events. False when the client is gone
@@ -176,6 +210,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
       } else {
         more = false;
       }
+      if (out.blocking) co_await complete_blocking(conn, out);
       if (lines.overflowed()) {
         append_error(out.replies, nullptr, protocol::code::kProtocolError,
                      "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");

@@ -1,5 +1,5 @@
-// Ops that are part of the wire protocol but arrive with a later issue (one-shot claims, the kill
-// switch). Until then they get a protocol_error that says so, rather than "unknown op".
+// Ops that are part of the wire protocol but arrive with a later issue (the kill switch). Until then they
+// get a protocol_error that says so, rather than "unknown op".
 #pragma once
 
 #include <algorithm>
@@ -13,9 +13,8 @@
 
 namespace remo::server {
 
-inline constexpr std::array<std::string_view, 2> kLaterProjectOps = {"claim", "delete"};
-inline constexpr std::array<std::string_view, 5> kLaterAdminOps = {"claim-create", "claim-list",
-                                                                   "claim-revoke", "lock", "unlock"};
+inline constexpr std::array<std::string_view, 0> kLaterProjectOps = {};
+inline constexpr std::array<std::string_view, 2> kLaterAdminOps = {"lock", "unlock"};
 
 inline Error unknown_op_error(std::string_view op, std::span<const std::string_view> later_ops) {
   if (std::find(later_ops.begin(), later_ops.end(), op) != later_ops.end()) {

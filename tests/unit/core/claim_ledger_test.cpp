@@ -323,7 +323,10 @@ TEST_F(ClaimLedgerTest, ExpiredSecretCannotBeClaimedAndIsWiped) {
 
   auto expired = ledger.expire(clock_.now());
   ASSERT_TRUE(expired);
-  EXPECT_EQ(*expired, std::vector<std::string>{ticket->id});
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ(expired->front().id, ticket->id);
+  EXPECT_EQ(expired->front().project, "proj");
+  EXPECT_EQ(expired->front().state, ClaimState::kExpired);
   EXPECT_EQ(ledger.pending_count(), 0u);
   EXPECT_EQ(decrypted_file().find(kCanary), std::string::npos);
 
@@ -346,7 +349,8 @@ TEST_F(ClaimLedgerTest, ExpireLeavesUnexpiredSecretsAlone) {
   clock_.advance(10);
   auto expired = ledger.expire(clock_.now());
   ASSERT_TRUE(expired);
-  EXPECT_EQ(*expired, std::vector<std::string>{short_lived->id});
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ(expired->front().id, short_lived->id);
   EXPECT_TRUE(ledger.claim("proj", long_lived->token.view()));
 }
 

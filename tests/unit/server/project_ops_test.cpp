@@ -129,13 +129,6 @@ TEST_F(ProjectOpsTest, BadRequestsAreProtocolErrors) {
   EXPECT_EQ(events_.size(), 0U) << "a malformed get names no secret to audit";
 }
 
-TEST_F(ProjectOpsTest, LaterIssueOpsSaySoClearly) {
-  ProjectOps ops(project_, {}, store_);
-  const Json reply = call(ops, R"({"op":"claim","token":"rbc_x"})");
-  EXPECT_EQ(reply["code"], "protocol_error");
-  EXPECT_EQ(reply["message"], "op 'claim' is not implemented by this broker version yet");
-}
-
 TEST_F(ProjectOpsTest, RegisteredUidsAreTheOnlyPeersAdmitted) {
   ProjectOps open(project_, {}, store_);
   EXPECT_TRUE(admit(open, {1, 4242, 4242}));
