@@ -163,7 +163,14 @@ class AdminCli(unittest.TestCase):
         if not_implemented(locked):
             self.skipTest("lock is not on this branch yet")
         self.assertEqual(locked.returncode, 0, locked.stderr)
+        self.push()
+        self.broker.register("myrepo", ["GITHUB_TOKEN"])
+        get = ["get", "-n", "GITHUB_TOKEN", "--socket", str(self.broker.project_socket("myrepo"))]
+        refused = ctl(*get)
+        self.assertEqual((refused.returncode, refused.stdout), (13, b""), refused.stderr)
+        self.assertIn(b"locked", refused.stderr)
         self.assertEqual(self.admin("unlock").returncode, 0)
+        self.assertEqual(ctl(*get).stdout, SECRETS["GITHUB_TOKEN"].encode())
 
     def test_one_shot_claims(self):
         project = pathlib.Path(self.broker.sandbox) / "projects" / "worker"
