@@ -159,12 +159,12 @@ class AdminCli(unittest.TestCase):
         self.assertEqual(self.admin("secret-digests", input=b"c2hvcnQ=\n").returncode, 14)
 
     def test_lock_and_unlock(self):
+        self.push()
+        self.broker.register("myrepo", ["GITHUB_TOKEN"])
         locked = self.admin("lock")
         if not_implemented(locked):
             self.skipTest("lock is not on this branch yet")
         self.assertEqual(locked.returncode, 0, locked.stderr)
-        self.push()
-        self.broker.register("myrepo", ["GITHUB_TOKEN"])
         get = ["get", "-n", "GITHUB_TOKEN", "--socket", str(self.broker.project_socket("myrepo"))]
         refused = ctl(*get)
         self.assertEqual((refused.returncode, refused.stdout), (13, b""), refused.stderr)
