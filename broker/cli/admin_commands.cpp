@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -56,19 +57,23 @@ int op_status(const AdminCall& call) { return simple(call, "admin status", {{"op
 int op_get_public_key(const AdminCall& call) {
   auto reply = cli::call(call.socket, {{"op", "get-public-key"}});
   if (!reply) return report_failure("admin get-public-key", reply.error());
-  if (call.json || reply->value("ok", false) != true) return print_reply("admin get-public-key", *reply, call.json);
+  if (call.json || reply->value("ok", false) != true)
+    return print_reply("admin get-public-key", *reply, call.json);
   std::printf("%s\n", reply->value("recipient", std::string()).c_str());
   return kExitOk;
 }
 
 // The armored SSH signature at the start of input, and the ciphertext after it.
-Result<std::pair<std::string, std::span<const std::uint8_t>>> split_signature(std::span<const std::uint8_t> input) {
+Result<std::pair<std::string, std::span<const std::uint8_t>>> split_signature(
+    std::span<const std::uint8_t> input) {
   const std::string_view text = text_of(input);
   if (!text.starts_with(kSignatureBegin)) {
-    return make_error("usage", "--signature-on-stdin: standard input does not start with " + std::string(kSignatureBegin));
+    return make_error(
+        "usage", "--signature-on-stdin: standard input does not start with " + std::string(kSignatureBegin));
   }
   const std::size_t end = text.find(kSignatureEnd);
-  if (end == std::string_view::npos) return make_error("usage", "--signature-on-stdin: the signature has no END line");
+  if (end == std::string_view::npos)
+    return make_error("usage", "--signature-on-stdin: the signature has no END line");
   std::size_t after = end + kSignatureEnd.size();
   if (after < text.size() && text[after] == '\r') ++after;
   if (after < text.size() && text[after] == '\n') ++after;
@@ -77,7 +82,8 @@ Result<std::pair<std::string, std::span<const std::uint8_t>>> split_signature(st
 
 int op_push_creds(const AdminCall& call) {
   constexpr std::string_view kCommand = "admin push-creds";
-  if (call.args.positionals.size() > 1) return usage_failure(kCommand, "expects at most one FILE", admin_usage());
+  if (call.args.positionals.size() > 1)
+    return usage_failure(kCommand, "expects at most one FILE", admin_usage());
   auto input = read_bytes(call.args.positionals.empty() ? "-" : call.args.positionals.front());
   if (!input) return report_failure(kCommand, input.error());
   std::span<const std::uint8_t> ciphertext = input->span();
@@ -89,12 +95,15 @@ int op_push_creds(const AdminCall& call) {
     ciphertext = split->second;
   }
   if (const auto file = call.args.last("signature-file")) {
-    if (signature) return usage_failure(kCommand, "give --signature-file or --signature-on-stdin, not both", admin_usage());
+    if (signature)
+      return usage_failure(kCommand, "give --signature-file or --signature-on-stdin, not both",
+                           admin_usage());
     auto text = read_bytes(*file);
     if (!text) return report_failure(kCommand, text.error());
     signature = std::string(text_of(text->span()));
   }
-  if (ciphertext.empty()) return report_failure(kCommand, make_error("usage", "no ciphertext on standard input"));
+  if (ciphertext.empty())
+    return report_failure(kCommand, make_error("usage", "no ciphertext on standard input"));
   Json request{{"op", "push-creds"},
                {"ciphertext_b64", crypto::base64::encode(ciphertext, crypto::base64::Padding::kRequired)}};
   if (signature) request["signature"] = *signature;
@@ -105,11 +114,14 @@ int op_clear(const AdminCall& call) { return simple(call, "admin clear", {{"op",
 
 int op_register(const AdminCall& call) {
   constexpr std::string_view kCommand = "admin register";
-  if (call.args.positionals.size() != 2) return usage_failure(kCommand, "expects NAME PROJECT_PATH", admin_usage());
+  if (call.args.positionals.size() != 2)
+    return usage_failure(kCommand, "expects NAME PROJECT_PATH", admin_usage());
   std::error_code ec;
   const auto path = std::filesystem::absolute(call.args.positionals[1], ec);
   if (ec) return report_failure(kCommand, make_error("usage", "PROJECT_PATH cannot be made absolute"));
-  Json request{{"op", "register"}, {"name", call.args.positionals[0]}, {"project_path", path.lexically_normal().string()}};
+  Json request{{"op", "register"},
+               {"name", call.args.positionals[0]},
+               {"project_path", path.lexically_normal().string()}};
   if (call.args.has("uid")) {
     Json uids = Json::array();
     for (const std::string& text : call.args.all("uid")) {
@@ -144,7 +156,8 @@ int op_claim_create(const AdminCall& call) {
   const auto ttl_text = call.args.last("ttl");
   if (!ttl_text) return usage_failure(kCommand, "--ttl SECONDS is required", admin_usage());
   auto ttl = parse_id(*ttl_text, "--ttl");
-  if (!ttl || *ttl == 0) return usage_failure(kCommand, "--ttl must be a positive number of seconds", admin_usage());
+  if (!ttl || *ttl == 0)
+    return usage_failure(kCommand, "--ttl must be a positive number of seconds", admin_usage());
   if (::isatty(STDIN_FILENO) != 0) std::fputs("Enter the one-shot value, then Ctrl-D:\n", stderr);
   auto value = read_secret("-");
   if (!value) return report_failure(kCommand, value.error());
@@ -154,11 +167,13 @@ int op_claim_create(const AdminCall& call) {
     if (size > 0 && value->data()[size - 1] == '\r') --size;
     value->truncate(size);
   }
-  if (value->empty()) return report_failure(kCommand, make_error("usage", "the one-shot value on standard input is empty"));
+  if (value->empty())
+    return report_failure(kCommand, make_error("usage", "the one-shot value on standard input is empty"));
   const Json plain{{"op", "claim-create"}, {"project", call.args.positionals[0]}, {"ttl_seconds", *ttl}};
   const bool as_text = !call.args.has("binary") && server::is_valid_utf8(value->view());
-  const crypto::SecureBuffer request = as_text ? request_with_secret(plain, "value", value->span())
-                                               : request_with_secret(plain, "value_b64", base64_secure(value->span()).span());
+  const crypto::SecureBuffer request =
+      as_text ? request_with_secret(plain, "value", value->span())
+              : request_with_secret(plain, "value_b64", base64_secure(value->span()).span());
   value->reset();
   auto line = call_raw(call.socket, request.span());
   if (!line) return report_failure(kCommand, line.error());
@@ -171,7 +186,8 @@ int op_claim_create(const AdminCall& call) {
   auto reply = parse_reply(line->view());
   if (!reply) return report_failure(kCommand, reply.error());
   if (reply->value("ok", false) != true) return report_failure(kCommand, failure_of(*reply));
-  if (!*token) return report_failure(kCommand, make_error(std::string(kMalformedReply), "the reply carries no token"));
+  if (!*token)
+    return report_failure(kCommand, make_error(std::string(kMalformedReply), "the reply carries no token"));
   if (!call.json) {
     print_human(*reply, stdout);
     std::fputs("token: ", stdout);
@@ -184,7 +200,8 @@ int op_claim_create(const AdminCall& call) {
 int op_claim_list(const AdminCall& call) { return simple(call, "admin claim-list", {{"op", "claim-list"}}); }
 
 int op_claim_revoke(const AdminCall& call) {
-  if (call.args.positionals.size() != 1) return usage_failure("admin claim-revoke", "expects CLAIM_ID", admin_usage());
+  if (call.args.positionals.size() != 1)
+    return usage_failure("admin claim-revoke", "expects CLAIM_ID", admin_usage());
   return simple(call, "admin claim-revoke", {{"op", "claim-revoke"}, {"claim_id", call.args.positionals[0]}});
 }
 
@@ -209,19 +226,37 @@ struct AdminOp {
 const std::vector<AdminOp>& admin_ops() {
   static const std::vector<AdminOp> kOps = {
       {"status", "the broker's state: secrets loaded, projects, key, errors", {}, 0, op_status},
-      {"get-public-key", "the instance's recipient (age1...); bundles are encrypted to it", {}, 0, op_get_public_key},
-      {"push-creds", "load a bundle: age ciphertext on stdin [FILE]", {"signature-file", "signature-on-stdin"}, 1, op_push_creds},
+      {"get-public-key",
+       "the instance's recipient (age1...); bundles are encrypted to it",
+       {},
+       0,
+       op_get_public_key},
+      {"push-creds",
+       "load a bundle: age ciphertext on stdin [FILE]",
+       {"signature-file", "signature-on-stdin"},
+       1,
+       op_push_creds},
       {"clear", "wipe the loaded secrets from memory and disk", {}, 0, op_clear},
-      {"register", "NAME PROJECT_PATH [--uid N]... [--gid N]: serve a project", {"uid", "gid"}, 2, op_register},
+      {"register",
+       "NAME PROJECT_PATH [--uid N]... [--gid N]: serve a project",
+       {"uid", "gid"},
+       2,
+       op_register},
       {"unregister", "NAME: stop serving a project", {}, 1, op_unregister},
       {"reload", "NAME: re-read a project's manifest", {}, 1, op_reload},
       {"lock", "kill switch: refuse every secret until unlock", {}, 0, op_lock},
       {"unlock", "serve secrets again", {}, 0, op_unlock},
-      {"claim-create", "PROJECT --ttl SECONDS [--raw] [--binary]: a one-shot secret, value on stdin",
-       {"ttl", "raw", "binary"}, 1, op_claim_create},
+      {"claim-create",
+       "PROJECT --ttl SECONDS [--raw] [--binary]: a one-shot secret, value on stdin",
+       {"ttl", "raw", "binary"},
+       1,
+       op_claim_create},
       {"claim-list", "the one-shot secrets and their states (never values or tokens)", {}, 0, op_claim_list},
       {"claim-revoke", "CLAIM_ID: revoke a pending one-shot secret", {}, 1, op_claim_revoke},
-      {"secret-digests", "keyed digests of the loaded secrets (key on stdin; used by push --dry-run)", {}, 0,
+      {"secret-digests",
+       "keyed digests of the loaded secrets (key on stdin; used by push --dry-run)",
+       {},
+       0,
        op_secret_digests},
       {"rotate", "replace the bootstrap key (same as `remo-brokerctl rotate`)", {}, 0, nullptr},
   };
@@ -232,16 +267,18 @@ std::string admin_usage() {
   std::string usage =
       "usage: remo-brokerctl admin <op> [--socket PATH] [--json] [op arguments]\n"
       "\n"
-      "Runs one op on the broker's admin socket (root only). --socket defaults to $REMO_BROKER_ADMIN_SOCKET,\n"
+      "Runs one op on the broker's admin socket (root only). --socket defaults to "
+      "$REMO_BROKER_ADMIN_SOCKET,\n"
       "else /run/remo-broker/admin.sock. --json prints the broker's reply line as it is.\n"
       "Secrets, ciphertext and keys are read from standard input, never from arguments.\n\nops:\n";
   for (const AdminOp& op : admin_ops()) {
     usage += "  " + std::string(op.name) + std::string(op.name.size() < 15 ? 15 - op.name.size() : 1, ' ') +
              std::string(op.summary) + "\n";
   }
-  usage += "\npush-creds: --signature-file FILE sends an armored SSH signature of the ciphertext\n"
-           "(ssh-keygen -Y sign -n remo-broker); --signature-on-stdin reads it from stdin, before the\n"
-           "ciphertext (how remo-brokerctl push sends both through ssh).\n\n";
+  usage +=
+      "\npush-creds: --signature-file FILE sends an armored SSH signature of the ciphertext\n"
+      "(ssh-keygen -Y sign -n remo-broker); --signature-on-stdin reads it from stdin, before the\n"
+      "ciphertext (how remo-brokerctl push sends both through ssh).\n\n";
   usage += exit_code::kHelpTable;
   return usage;
 }
@@ -265,16 +302,19 @@ int run_admin(CommandArgs args) {
     if (op.name != name) continue;
     std::vector<OptionSpec> specs = {{'\0', "socket", true}, {'\0', "json", false}};
     for (const std::string_view option : op.options) {
-      const bool takes_value = option == "uid" || option == "gid" || option == "ttl" || option == "signature-file";
+      const bool takes_value =
+          option == "uid" || option == "gid" || option == "ttl" || option == "signature-file";
       specs.push_back({'\0', option, takes_value});
     }
     ParsedArgs parsed;
     const std::string command = "admin " + std::string(name);
     if (auto done = parse_or_exit(command, rest, specs, admin_usage(), parsed)) return *done;
     if (parsed.positionals.size() > op.max_positionals) {
-      return usage_failure(command, "unexpected argument " + parsed.positionals[op.max_positionals], admin_usage());
+      return usage_failure(command, "unexpected argument " + parsed.positionals[op.max_positionals],
+                           admin_usage());
     }
-    const AdminCall call{resolve_socket(SocketKind::kAdmin, parsed.last("socket")), parsed.has("json"), parsed};
+    const AdminCall call{resolve_socket(SocketKind::kAdmin, parsed.last("socket")), parsed.has("json"),
+                         parsed};
     return op.run(call);
   }
   return usage_failure("admin", "unknown op '" + std::string(name) + "'", admin_usage());

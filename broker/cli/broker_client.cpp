@@ -38,7 +38,8 @@ Error socket_error(const std::string& socket_path, std::string_view step, int er
 
 std::string resolve_socket(SocketKind kind, const std::optional<std::string>& flag) {
   if (flag && !flag->empty()) return *flag;
-  const char* env = std::getenv(kind == SocketKind::kAdmin ? "REMO_BROKER_ADMIN_SOCKET" : "REMO_BROKER_SOCKET");
+  const char* env =
+      std::getenv(kind == SocketKind::kAdmin ? "REMO_BROKER_ADMIN_SOCKET" : "REMO_BROKER_SOCKET");
   if (env != nullptr && *env != '\0') return env;
   return std::string(kind == SocketKind::kAdmin ? kDefaultAdminSocket : kDefaultProjectSocket);
 }
@@ -71,7 +72,8 @@ Result<crypto::SecureBuffer> call_raw(const std::string& socket_path, std::span<
     const ssize_t n = ::recv(fd.get(), reply.data() + filled, reply.size() - filled, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return make_error(std::string(kMalformedReply), "the broker on " + socket_path + " did not answer in time");
+      return make_error(std::string(kMalformedReply),
+                        "the broker on " + socket_path + " did not answer in time");
     }
     if (n < 0 && errno != ECONNRESET) return socket_error(socket_path, "receive", errno);
     if (n <= 0) {
@@ -99,7 +101,8 @@ Result<Json> parse_reply(std::string_view line) {
 
 Result<Json> call(const std::string& socket_path, const Json& request) {
   const std::string line = request.dump() + "\n";
-  auto reply = call_raw(socket_path, {reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});  // NOLINT
+  auto reply =
+      call_raw(socket_path, {reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});  // NOLINT
   if (!reply) return std::move(reply).error();
   return parse_reply(reply->view());
 }

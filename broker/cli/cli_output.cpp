@@ -73,12 +73,14 @@ int report_failure(std::string_view command, const Error& error) {
 
 int usage_failure(std::string_view command, std::string_view message, std::string_view usage) {
   std::fprintf(stderr, "remo-brokerctl %.*s: %.*s\n%.*s", static_cast<int>(command.size()), command.data(),
-               static_cast<int>(message.size()), message.data(), static_cast<int>(usage.size()), usage.data());
+               static_cast<int>(message.size()), message.data(), static_cast<int>(usage.size()),
+               usage.data());
   return kExitUsage;
 }
 
-std::optional<int> parse_or_exit(std::string_view command, CommandArgs args, std::span<const OptionSpec> specs,
-                                 std::string_view usage, ParsedArgs& parsed) {
+std::optional<int> parse_or_exit(std::string_view command, CommandArgs args,
+                                 std::span<const OptionSpec> specs, std::string_view usage,
+                                 ParsedArgs& parsed) {
   auto result = parse_args(args, specs);
   if (!result) return usage_failure(command, result.error().message, usage);
   parsed = std::move(result).value();

@@ -22,8 +22,9 @@ int exit_status_for(const Error& error);
 int report_failure(std::string_view command, const Error& error);
 
 // Parses args; returns the status to exit with (help printed, or a usage error), or nothing to go on.
-std::optional<int> parse_or_exit(std::string_view command, CommandArgs args, std::span<const OptionSpec> specs,
-                                 std::string_view usage, ParsedArgs& parsed);
+std::optional<int> parse_or_exit(std::string_view command, CommandArgs args,
+                                 std::span<const OptionSpec> specs, std::string_view usage,
+                                 ParsedArgs& parsed);
 
 // A usage error: the sentence and the usage text on stderr; returns kExitUsage.
 int usage_failure(std::string_view command, std::string_view message, std::string_view usage);

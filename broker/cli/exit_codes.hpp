@@ -9,14 +9,14 @@
 namespace remo::cli::exit_code {
 
 inline constexpr int kOk = 0;
-inline constexpr int kFailure = 1;          // anything not listed below (a local file unreadable, ...)
-inline constexpr int kUsage = 2;            // bad command line
-inline constexpr int kBrokerNotRunning = 3;  // the socket does not exist or nobody listens on it
-inline constexpr int kSocketPermission = 4;  // the socket exists but this user may not open it
-inline constexpr int kMalformedReply = 5;    // the broker's reply is not a JSON object, or never came
-inline constexpr int kSshUnreachable = 6;    // ssh could not connect or authenticate
-inline constexpr int kHostKeyProblem = 7;    // ssh refused the instance's host key
-inline constexpr int kRecipientChanged = 8;  // the instance's recipient differs from the pinned one
+inline constexpr int kFailure = 1;              // anything not listed below (a local file unreadable, ...)
+inline constexpr int kUsage = 2;                // bad command line
+inline constexpr int kBrokerNotRunning = 3;     // the socket does not exist or nobody listens on it
+inline constexpr int kSocketPermission = 4;     // the socket exists but this user may not open it
+inline constexpr int kMalformedReply = 5;       // the broker's reply is not a JSON object, or never came
+inline constexpr int kSshUnreachable = 6;       // ssh could not connect or authenticate
+inline constexpr int kHostKeyProblem = 7;       // ssh refused the instance's host key
+inline constexpr int kRecipientChanged = 8;     // the instance's recipient differs from the pinned one
 inline constexpr int kRemoteCommandFailed = 9;  // the instance-side remo-brokerctl is missing or failed
 inline constexpr int kUnknownBrokerCode = 25;   // a failure code this CLI does not know
 
@@ -27,11 +27,10 @@ struct BrokerCodeStatus {
 
 // Broker error codes (protocol/codes.hpp) and their statuses: 10 and up, in the protocol's order.
 inline constexpr BrokerCodeStatus kBrokerCodes[] = {
-    {"denied", 10},           {"not_found", 11},         {"rate_limited", 12},   {"locked", 13},
-    {"protocol_error", 14},   {"peer_unexpected", 15},   {"internal_error", 16}, {"decrypt_failed", 17},
-    {"invalid_payload", 18},  {"manifest_invalid", 19},  {"manifest_not_found", 20},
-    {"project_unknown", 21},  {"project_exists", 22},    {"bootstrap_error", 23},
-    {"signature_invalid", 24},
+    {"denied", 10},          {"not_found", 11},        {"rate_limited", 12},       {"locked", 13},
+    {"protocol_error", 14},  {"peer_unexpected", 15},  {"internal_error", 16},     {"decrypt_failed", 17},
+    {"invalid_payload", 18}, {"manifest_invalid", 19}, {"manifest_not_found", 20}, {"project_unknown", 21},
+    {"project_exists", 22},  {"bootstrap_error", 23},  {"signature_invalid", 24},
 };
 
 inline int for_broker_code(std::string_view code) {

@@ -62,7 +62,9 @@ std::string default_config_path() {
 std::string conventional_secret(std::string_view host) {
   std::string name = "GIT_TOKEN_";
   for (const char c : host) {
-    name.push_back(std::isalnum(static_cast<unsigned char>(c)) != 0 ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : '_');
+    name.push_back(std::isalnum(static_cast<unsigned char>(c)) != 0
+                       ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+                       : '_');
   }
   return name;
 }
@@ -70,7 +72,8 @@ std::string conventional_secret(std::string_view host) {
 // The mapping for host from the config file: an exact entry ("host:port" or "host"), else the entry of
 // the host without its port, else the convention. A missing file means the convention; a broken one is
 // an error naming the file and the key.
-Result<HostMapping> mapping_for(const std::string& config_path, const std::string& host, bool explicit_config) {
+Result<HostMapping> mapping_for(const std::string& config_path, const std::string& host,
+                                bool explicit_config) {
   HostMapping mapping{conventional_secret(host), ""};
   struct stat st {};
   if (!explicit_config && ::stat(config_path.c_str(), &st) != 0 && errno == ENOENT) return mapping;
@@ -78,14 +81,16 @@ Result<HostMapping> mapping_for(const std::string& config_path, const std::strin
   if (!text) return std::move(text).error();
   toml::table root;
   try {
-    root = toml::parse(std::string_view(reinterpret_cast<const char*>(text->span().data()), text->span().size()),  // NOLINT
-                       config_path);
+    root = toml::parse(
+        std::string_view(reinterpret_cast<const char*>(text->span().data()), text->span().size()),  // NOLINT
+        config_path);
   } catch (const toml::parse_error& error) {
     return make_error("config", config_path + ": " + std::string(error.description()));
   }
   const toml::table* hosts = root["hosts"].as_table();
   if (hosts == nullptr) return mapping;
-  const std::string without_port = host.substr(0, host.rfind(':') == std::string::npos ? host.size() : host.rfind(':'));
+  const std::string without_port =
+      host.substr(0, host.rfind(':') == std::string::npos ? host.size() : host.rfind(':'));
   const toml::table* entry = (*hosts)[host].as_table();
   if (entry == nullptr) entry = (*hosts)[without_port].as_table();
   if (entry == nullptr) {
@@ -132,30 +137,36 @@ int run_git_credential(CommandArgs args) {
   const auto host = request.find("host");
   if (host == request.end() || host->second.empty()) return kExitOk;  // nothing to map: let git go on
   const bool explicit_config = parsed.has("config");
-  auto mapping = mapping_for(parsed.last("config").value_or(default_config_path()), host->second, explicit_config);
+  auto mapping =
+      mapping_for(parsed.last("config").value_or(default_config_path()), host->second, explicit_config);
   if (!mapping) return report_failure(kCommand, mapping.error());
   auto value = get_secret(resolve_socket(SocketKind::kProject, parsed.last("socket")), mapping->secret);
   if (!value) {
     // git then tries its other helpers or prompts; say why this one had nothing.
-    return report_failure(kCommand, make_error(value.error().code, "no credential for " + host->second +
-                                                                       " (secret " + mapping->secret + "): " +
-                                                                       value.error().message));
+    return report_failure(
+        kCommand, make_error(value.error().code, "no credential for " + host->second + " (secret " +
+                                                     mapping->secret + "): " + value.error().message));
   }
-  if (std::memchr(value->data(), '\n', value->size()) != nullptr || std::memchr(value->data(), '\0', value->size()) != nullptr) {
-    return report_failure(kCommand, make_error("usage", "secret " + mapping->secret +
-                                                            " holds a newline or NUL byte, which git's protocol cannot carry"));
+  if (std::memchr(value->data(), '\n', value->size()) != nullptr ||
+      std::memchr(value->data(), '\0', value->size()) != nullptr) {
+    return report_failure(
+        kCommand, make_error("usage", "secret " + mapping->secret +
+                                          " holds a newline or NUL byte, which git's protocol cannot carry"));
   }
   const auto given_user = request.find("username");
   const std::string username = given_user != request.end() && !given_user->second.empty() ? given_user->second
-                               : !mapping->username.empty()                                ? mapping->username
-                                                                                           : std::string(kDefaultUsername);
+                               : !mapping->username.empty()                               ? mapping->username
+                                                            : std::string(kDefaultUsername);
   // Straight from secure memory to the pipe git reads: no stdio buffer holds the value.
   const std::string head = "username=" + username + "\npassword=";
   const auto bytes = [](std::string_view text) {
-    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());  // NOLINT
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                         text.size());  // NOLINT
   };
-  for (const std::span<const std::uint8_t> part : {bytes(head), std::span<const std::uint8_t>(value->span()), bytes("\n")}) {
-    if (auto written = write_output("-", part, 0600); !written) return report_failure(kCommand, written.error());
+  for (const std::span<const std::uint8_t> part :
+       {bytes(head), std::span<const std::uint8_t>(value->span()), bytes("\n")}) {
+    if (auto written = write_output("-", part, 0600); !written)
+      return report_failure(kCommand, written.error());
   }
   return kExitOk;
 }

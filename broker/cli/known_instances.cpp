@@ -14,7 +14,7 @@ namespace {
 
 // mkdir -p with mode 0700 for the directories it creates.
 void make_private_dirs(const std::string& dir) {
-  for (std::size_t slash = dir.find('/', 1); ; slash = dir.find('/', slash + 1)) {
+  for (std::size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
     ::mkdir(dir.substr(0, slash).c_str(), 0700);
     if (slash == std::string::npos) break;
   }
@@ -72,7 +72,8 @@ Result<void> KnownInstances::pin(const std::string& instance, const std::string&
   }
   kept += instance + " " + recipient + "\n";
   make_private_dirs(parent_of(path_));
-  return write_output(path_, {reinterpret_cast<const std::uint8_t*>(kept.data()), kept.size()}, 0600);  // NOLINT
+  return write_output(path_, {reinterpret_cast<const std::uint8_t*>(kept.data()), kept.size()},
+                      0600);  // NOLINT
 }
 
 }  // namespace remo::cli

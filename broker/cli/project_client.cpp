@@ -8,7 +8,8 @@ namespace remo::cli {
 namespace {
 
 // Sends request; on ok:true returns the value of the reply, else the broker's error.
-Result<crypto::SecureBuffer> fetch_value(const std::string& socket_path, std::span<const std::uint8_t> request) {
+Result<crypto::SecureBuffer> fetch_value(const std::string& socket_path,
+                                         std::span<const std::uint8_t> request) {
   auto line = call_raw(socket_path, request);
   if (!line) return std::move(line).error();
   auto text = take_json_string(*line, "value");
@@ -29,7 +30,8 @@ Result<crypto::SecureBuffer> fetch_value(const std::string& socket_path, std::sp
 
 Result<crypto::SecureBuffer> get_secret(const std::string& socket_path, std::string_view name) {
   const std::string request = Json{{"op", "get"}, {"name", name}}.dump() + "\n";
-  return fetch_value(socket_path, {reinterpret_cast<const std::uint8_t*>(request.data()), request.size()});  // NOLINT
+  return fetch_value(socket_path,
+                     {reinterpret_cast<const std::uint8_t*>(request.data()), request.size()});  // NOLINT
 }
 
 Result<crypto::SecureBuffer> claim_secret(const std::string& socket_path, const crypto::SecureBuffer& token) {

@@ -5,7 +5,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,31 +29,38 @@ namespace {
 constexpr std::string_view kSocketHelp =
     "  --socket PATH   project socket (default $REMO_BROKER_SOCKET, else /run/remo-broker/project.sock)\n";
 
-const std::string kGetUsage = std::string(
-    "usage: remo-brokerctl get NAME [-n] [--socket PATH]\n"
-    "\n"
-    "Prints the secret NAME from the project's broker, followed by a newline unless -n.\n"
-    "\n"
-    "  -n, --no-newline  print the value alone\n") + std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
+const std::string kGetUsage =
+    std::string(
+        "usage: remo-brokerctl get NAME [-n] [--socket PATH]\n"
+        "\n"
+        "Prints the secret NAME from the project's broker, followed by a newline unless -n.\n"
+        "\n"
+        "  -n, --no-newline  print the value alone\n") +
+    std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
 
-const std::string kExecUsage = std::string(
-    "usage: remo-brokerctl exec [--env NAME[=VAR]]... [--socket PATH] -- CMD [ARGS...]\n"
-    "\n"
-    "Runs CMD with each secret NAME in its environment as VAR (default: NAME). The values are in CMD's\n"
-    "environment only: not in any argv, not on disk, not in this shell. Exits with CMD's status\n"
-    "(127: CMD not found, 126: not executable).\n"
-    "\n"
-    "  --env NAME[=VAR]  a secret to pass (repeatable)\n") + std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
+const std::string kExecUsage =
+    std::string(
+        "usage: remo-brokerctl exec [--env NAME[=VAR]]... [--socket PATH] -- CMD [ARGS...]\n"
+        "\n"
+        "Runs CMD with each secret NAME in its environment as VAR (default: NAME). The values are in CMD's\n"
+        "environment only: not in any argv, not on disk, not in this shell. Exits with CMD's status\n"
+        "(127: CMD not found, 126: not executable).\n"
+        "\n"
+        "  --env NAME[=VAR]  a secret to pass (repeatable)\n") +
+    std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
 
-const std::string kClaimUsage = std::string(
-    "usage: remo-brokerctl claim [-n] [--delete] [--socket PATH] [TOKEN]\n"
-    "\n"
-    "Claims a one-shot secret and prints its value (it cannot be claimed again). The token is read from\n"
-    "$REMO_CLAIM_TOKEN, else from the first line of stdin. A TOKEN argument works too, but every process\n"
-    "that can list processes sees argv: prefer the environment or stdin.\n"
-    "\n"
-    "  -n, --no-newline  print the value alone\n"
-    "  --delete          discard the one-shot secret without reading it\n") + std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
+const std::string kClaimUsage =
+    std::string(
+        "usage: remo-brokerctl claim [-n] [--delete] [--socket PATH] [TOKEN]\n"
+        "\n"
+        "Claims a one-shot secret and prints its value (it cannot be claimed again). The token is read from\n"
+        "$REMO_CLAIM_TOKEN, else from the first line of stdin. A TOKEN argument works too, but every "
+        "process\n"
+        "that can list processes sees argv: prefer the environment or stdin.\n"
+        "\n"
+        "  -n, --no-newline  print the value alone\n"
+        "  --delete          discard the one-shot secret without reading it\n") +
+    std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
 
 constexpr std::size_t kMaxTokenLength = 1024;
 
@@ -59,7 +68,9 @@ constexpr std::size_t kMaxTokenLength = 1024;
 int write_value(std::string_view command, const crypto::SecureBuffer& value, bool newline) {
   std::fflush(stdout);
   auto written = write_output("-", value.span(), 0600);
-  if (written && newline) written = write_output("-", std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>("\n"), 1), 0600);  // NOLINT
+  if (written && newline)
+    written = write_output("-", std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>("\n"), 1),
+                           0600);  // NOLINT
   return written ? kExitOk : report_failure(command, written.error());
 }
 
@@ -105,7 +116,8 @@ int run_exec(CommandArgs args) {
   ParsedArgs parsed;
   if (auto done = parse_or_exit("exec", args.first(separator), kSpecs, kExecUsage, parsed)) return *done;
   if (!parsed.positionals.empty()) {
-    return usage_failure("exec", "unexpected argument " + parsed.positionals.front() + " (put CMD after --)", kExecUsage);
+    return usage_failure("exec", "unexpected argument " + parsed.positionals.front() + " (put CMD after --)",
+                         kExecUsage);
   }
   if (separator + 1 >= args.size()) return usage_failure("exec", "expects -- CMD [ARGS...]", kExecUsage);
 
@@ -121,7 +133,8 @@ int run_exec(CommandArgs args) {
       return usage_failure("exec", "--env " + spec + ": NAME must match ^[A-Za-z0-9_]{1,128}$", kExecUsage);
     }
     if (!is_env_name(item.variable)) {
-      return usage_failure("exec", "--env " + spec + ": VAR must be an environment variable name", kExecUsage);
+      return usage_failure("exec", "--env " + spec + ": VAR must be an environment variable name",
+                           kExecUsage);
     }
     wanted.push_back(std::move(item));
   }
@@ -134,8 +147,9 @@ int run_exec(CommandArgs args) {
     auto value = get_secret(socket_path, item.secret);
     if (!value) return report_failure("exec", value.error());
     if (std::memchr(value->data(), '\0', value->size()) != nullptr) {
-      return report_failure("exec", make_error("usage", "secret " + item.secret +
-                                                            " holds a NUL byte and cannot be an environment variable"));
+      return report_failure(
+          "exec", make_error("usage", "secret " + item.secret +
+                                          " holds a NUL byte and cannot be an environment variable"));
     }
     crypto::SecureBuffer assignment(item.variable.size() + 1 + value->size() + 1);
     std::memcpy(assignment.data(), item.variable.data(), item.variable.size());
@@ -148,13 +162,16 @@ int run_exec(CommandArgs args) {
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     const bool replaced = std::any_of(wanted.begin(), wanted.end(), [&](const Wanted& item) {
-      return text.starts_with(item.variable) && text.size() > item.variable.size() && text[item.variable.size()] == '=';
+      return text.starts_with(item.variable) && text.size() > item.variable.size() &&
+             text[item.variable.size()] == '=';
     });
     if (!replaced) envp.push_back(*entry);
   }
-  for (crypto::SecureBuffer& assignment : assignments) envp.push_back(reinterpret_cast<char*>(assignment.data()));  // NOLINT
+  for (crypto::SecureBuffer& assignment : assignments)
+    envp.push_back(reinterpret_cast<char*>(assignment.data()));  // NOLINT
   envp.push_back(nullptr);
-  std::vector<std::string> argv_storage(args.begin() + static_cast<std::ptrdiff_t>(separator) + 1, args.end());
+  std::vector<std::string> argv_storage(args.begin() + static_cast<std::ptrdiff_t>(separator) + 1,
+                                        args.end());
   std::vector<char*> argv;
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -176,8 +193,10 @@ int run_claim(CommandArgs args) {
   crypto::SecureBuffer token;
   const char* from_env = std::getenv("REMO_CLAIM_TOKEN");
   if (!parsed.positionals.empty()) {
-    std::fputs("remo-brokerctl claim: warning: a token in argv is visible to every process that lists "
-               "processes; prefer REMO_CLAIM_TOKEN or stdin\n", stderr);
+    std::fputs(
+        "remo-brokerctl claim: warning: a token in argv is visible to every process that lists "
+        "processes; prefer REMO_CLAIM_TOKEN or stdin\n",
+        stderr);
     token = crypto::SecureBuffer::copy_of(std::string_view(parsed.positionals.front()));
   } else if (from_env != nullptr && *from_env != '\0') {
     token = crypto::SecureBuffer::copy_of(std::string_view(from_env));
@@ -192,12 +211,14 @@ int run_claim(CommandArgs args) {
     token = std::move(*input);
   }
   if (!is_token_text(token.view())) {
-    return report_failure("claim", make_error("usage", "the token is empty or not a claim token (printable ASCII, "
-                                                       "no spaces or quotes, at most 1024 characters)"));
+    return report_failure("claim", make_error("usage",
+                                              "the token is empty or not a claim token (printable ASCII, "
+                                              "no spaces or quotes, at most 1024 characters)"));
   }
   const std::string socket_path = resolve_socket(SocketKind::kProject, parsed.last("socket"));
   if (parsed.has("delete")) {
-    if (auto deleted = delete_claim(socket_path, token); !deleted) return report_failure("claim", deleted.error());
+    if (auto deleted = delete_claim(socket_path, token); !deleted)
+      return report_failure("claim", deleted.error());
     std::fputs("remo-brokerctl claim: the one-shot secret was deleted unread\n", stderr);
     return kExitOk;
   }

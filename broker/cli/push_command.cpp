@@ -34,21 +34,25 @@ namespace {
 
 constexpr std::string_view kCommand = "push";
 
-const std::string kUsage = std::string(
-    "usage: remo-brokerctl push [USER@]HOST [--secrets FILE|-] [--ssh-option OPT]... [--sign-key KEY]\n"
-    "                           [--repin] [--dry-run] [--remote-command PATH]\n"
-    "\n"
-    "Encrypts a bundle of secrets (TOML: NAME = \"value\" or NAME = { value_b64 = \"...\" }) on this machine\n"
-    "to the instance's key and loads it into the instance's broker over ssh. The first push pins the\n"
-    "instance's recipient in $XDG_CONFIG_HOME/remo-broker/known_instances; a later change is refused.\n"
-    "\n"
-    "  --secrets FILE|-        the bundle (default -: stdin, e.g. from a password manager)\n"
-    "  --ssh-option OPT        passed to ssh as -o OPT (repeatable), e.g. Port=2222, IdentityFile=...\n"
-    "  --sign-key KEY          sign the ciphertext with this SSH private key (ssh-keygen -Y sign)\n"
-    "  --repin                 accept a changed instance recipient and pin the new one\n"
-    "  --dry-run               show which secret names would be added, changed or removed; change nothing\n"
-    "  --remote-command PATH   remo-brokerctl on the instance (default: remo-brokerctl on its PATH)\n"
-    "\n") + std::string(exit_code::kHelpTable);
+const std::string kUsage =
+    std::string(
+        "usage: remo-brokerctl push [USER@]HOST [--secrets FILE|-] [--ssh-option OPT]... [--sign-key KEY]\n"
+        "                           [--repin] [--dry-run] [--remote-command PATH]\n"
+        "\n"
+        "Encrypts a bundle of secrets (TOML: NAME = \"value\" or NAME = { value_b64 = \"...\" }) on this "
+        "machine\n"
+        "to the instance's key and loads it into the instance's broker over ssh. The first push pins the\n"
+        "instance's recipient in $XDG_CONFIG_HOME/remo-broker/known_instances; a later change is refused.\n"
+        "\n"
+        "  --secrets FILE|-        the bundle (default -: stdin, e.g. from a password manager)\n"
+        "  --ssh-option OPT        passed to ssh as -o OPT (repeatable), e.g. Port=2222, IdentityFile=...\n"
+        "  --sign-key KEY          sign the ciphertext with this SSH private key (ssh-keygen -Y sign)\n"
+        "  --repin                 accept a changed instance recipient and pin the new one\n"
+        "  --dry-run               show which secret names would be added, changed or removed; change "
+        "nothing\n"
+        "  --remote-command PATH   remo-brokerctl on the instance (default: remo-brokerctl on its PATH)\n"
+        "\n") +
+    std::string(exit_code::kHelpTable);
 
 std::span<const std::uint8_t> bytes_of(std::string_view text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};  // NOLINT: byte view
@@ -67,7 +71,8 @@ class Instance {
 
   // The reply of `admin <op> --json` with input on stdin, or the exit status to stop with (after printing
   // why).
-  std::variant<Json, int> admin(const std::vector<std::string>& op_words, std::span<const std::uint8_t> input) const {
+  std::variant<Json, int> admin(const std::vector<std::string>& op_words,
+                                std::span<const std::uint8_t> input) const {
     std::vector<std::string> words = {"admin"};
     words.insert(words.end(), op_words.begin(), op_words.end());
     words.emplace_back("--json");
@@ -86,8 +91,9 @@ class Instance {
                                                      "); install it there or pass --remote-command PATH"));
     }
     if (!exit_code::is_known(result->status)) {
-      return report_failure(kCommand, make_error("remote_command_failed", "the instance-side command failed with exit status " +
-                                                                              std::to_string(result->status)));
+      return report_failure(
+          kCommand, make_error("remote_command_failed", "the instance-side command failed with exit status " +
+                                                            std::to_string(result->status)));
     }
     return result->status;
   }
@@ -109,13 +115,15 @@ class Instance {
 
 // Fetches the instance's recipient and checks it against the pin; pins it the first time (or with
 // --repin) unless dry_run. Returns the recipient or the exit status to stop with.
-std::variant<crypto::X25519Recipient, int> checked_recipient(const Instance& instance, bool repin, bool dry_run) {
+std::variant<crypto::X25519Recipient, int> checked_recipient(const Instance& instance, bool repin,
+                                                             bool dry_run) {
   auto reply = instance.admin({"get-public-key"}, {});
   if (const int* status = std::get_if<int>(&reply)) return *status;
   const Json& json = std::get<Json>(reply);
   auto recipient = crypto::X25519Recipient::parse(json.value("recipient", std::string()));
   if (!recipient) {
-    return report_failure(kCommand, make_error(std::string(kMalformedReply), "the instance's recipient is not an age1... key"));
+    return report_failure(
+        kCommand, make_error(std::string(kMalformedReply), "the instance's recipient is not an age1... key"));
   }
   const std::string advertised = recipient->encode();
   const std::string name = instance.remote().instance_name();
@@ -124,19 +132,22 @@ std::variant<crypto::X25519Recipient, int> checked_recipient(const Instance& ins
   if (!pinned) return report_failure(kCommand, pinned.error());
   if (*pinned && **pinned == advertised) return *recipient;
   if (*pinned && !repin) {
-    return report_failure(kCommand,
-                          make_error("recipient_changed",
-                                     "the recipient of " + name + " changed: pinned " + **pinned + ", the instance now says " +
-                                         advertised + ". Nothing was sent. If the instance's key was rotated or the "
-                                         "instance rebuilt, run again with --repin (pins are in " + known.path() + ")"));
+    return report_failure(
+        kCommand,
+        make_error("recipient_changed", "the recipient of " + name + " changed: pinned " + **pinned +
+                                            ", the instance now says " + advertised +
+                                            ". Nothing was sent. If the instance's key was rotated or the "
+                                            "instance rebuilt, run again with --repin (pins are in " +
+                                            known.path() + ")"));
   }
   if (dry_run) {
     std::fprintf(stderr, "remo-brokerctl push: would pin %s to %s\n", name.c_str(), advertised.c_str());
     return *recipient;
   }
-  if (auto pinned_now = known.pin(name, advertised); !pinned_now) return report_failure(kCommand, pinned_now.error());
-  std::fprintf(stderr, "remo-brokerctl push: %s %s to %s in %s\n", *pinned ? "re-pinned" : "pinned", name.c_str(),
-               advertised.c_str(), known.path().c_str());
+  if (auto pinned_now = known.pin(name, advertised); !pinned_now)
+    return report_failure(kCommand, pinned_now.error());
+  std::fprintf(stderr, "remo-brokerctl push: %s %s to %s in %s\n", *pinned ? "re-pinned" : "pinned",
+               name.c_str(), advertised.c_str(), known.path().c_str());
   return *recipient;
 }
 
@@ -148,7 +159,8 @@ int dry_run(const Instance& instance, const core::SecretSet& bundle) {
   if (const int* status = std::get_if<int>(&reply)) return *status;
   const Json& digests = std::get<Json>(reply)["digests"];
   if (!digests.is_object()) {
-    return report_failure(kCommand, make_error(std::string(kMalformedReply), "the secret-digests reply has no digests object"));
+    return report_failure(
+        kCommand, make_error(std::string(kMalformedReply), "the secret-digests reply has no digests object"));
   }
   std::vector<std::string> added;
   std::vector<std::string> changed;
@@ -170,14 +182,15 @@ int dry_run(const Instance& instance, const core::SecretSet& bundle) {
   for (const auto& name : changed) std::printf("~ %s (changed)\n", name.c_str());
   for (const auto& name : removed) std::printf("- %s (removed)\n", name.c_str());
   const std::size_t unchanged = bundle.size() - added.size() - changed.size();
-  std::printf("%zu added, %zu changed, %zu removed, %zu unchanged (dry run: nothing was pushed)\n", added.size(),
-              changed.size(), removed.size(), unchanged);
+  std::printf("%zu added, %zu changed, %zu removed, %zu unchanged (dry run: nothing was pushed)\n",
+              added.size(), changed.size(), removed.size(), unchanged);
   return kExitOk;
 }
 
 // ssh-keygen -Y sign over the ciphertext, fed on stdin; the armored signature.
 Result<std::string> sign(const std::string& key_path, std::span<const std::uint8_t> ciphertext) {
-  auto result = run_process({"ssh-keygen", "-q", "-Y", "sign", "-n", "remo-broker", "-f", key_path}, ciphertext);
+  auto result =
+      run_process({"ssh-keygen", "-q", "-Y", "sign", "-n", "remo-broker", "-f", key_path}, ciphertext);
   if (!result) return std::move(result).error();
   if (result->status != 0 || !result->out.starts_with("-----BEGIN SSH SIGNATURE-----")) {
     std::string reason = result->err;
@@ -210,8 +223,9 @@ int run_push(CommandArgs args) {
   if (!plaintext) return report_failure(kCommand, plaintext.error());
   auto bundle = core::SecretSet::parse_bundle(plaintext->view());
   if (!bundle) {
-    return report_failure(kCommand, make_error(bundle.error().code, "the bundle is not valid, nothing was sent: " +
-                                                                        bundle.error().message));
+    return report_failure(kCommand,
+                          make_error(bundle.error().code,
+                                     "the bundle is not valid, nothing was sent: " + bundle.error().message));
   }
 
   const Instance instance(SshRemote(destination, parsed.all("ssh-option"),

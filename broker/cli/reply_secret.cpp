@@ -63,7 +63,8 @@ std::size_t find_member(std::string_view text, std::string_view key) {
 
 }  // namespace
 
-Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffer& line, std::string_view key) {
+Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffer& line,
+                                                             std::string_view key) {
   const std::string_view text = line.view();
   const std::size_t start = find_member(text, key);
   if (start == std::string_view::npos) return std::optional<crypto::SecureBuffer>{};
@@ -85,14 +86,30 @@ Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffe
     const char escape = text[i + 1];
     i += 2;
     switch (escape) {
-      case '"': out.data()[n++] = '"'; break;
-      case '\\': out.data()[n++] = '\\'; break;
-      case '/': out.data()[n++] = '/'; break;
-      case 'b': out.data()[n++] = '\b'; break;
-      case 'f': out.data()[n++] = '\f'; break;
-      case 'n': out.data()[n++] = '\n'; break;
-      case 'r': out.data()[n++] = '\r'; break;
-      case 't': out.data()[n++] = '\t'; break;
+      case '"':
+        out.data()[n++] = '"';
+        break;
+      case '\\':
+        out.data()[n++] = '\\';
+        break;
+      case '/':
+        out.data()[n++] = '/';
+        break;
+      case 'b':
+        out.data()[n++] = '\b';
+        break;
+      case 'f':
+        out.data()[n++] = '\f';
+        break;
+      case 'n':
+        out.data()[n++] = '\n';
+        break;
+      case 'r':
+        out.data()[n++] = '\r';
+        break;
+      case 't':
+        out.data()[n++] = '\t';
+        break;
       case 'u': {
         auto unit = read_u16(text, i);
         if (!unit) return malformed("a bad \\u escape in a reply string");
@@ -100,7 +117,7 @@ Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffe
         std::uint32_t cp = *unit;
         if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate must be followed by a low one
           auto low = (i + 1 < text.size() && text[i] == '\\' && text[i + 1] == 'u') ? read_u16(text, i + 2)
-                                                                                      : std::nullopt;
+                                                                                    : std::nullopt;
           if (!low || *low < 0xDC00 || *low > 0xDFFF) return malformed("a lone surrogate in a reply string");
           i += 6;
           cp = 0x10000 + ((cp - 0xD800) << 10U) + (*low - 0xDC00);

@@ -14,7 +14,8 @@ namespace remo::cli {
 
 // The string member key of the top-level object in line, decoded into secure memory and blanked in line;
 // nullopt when line has no such member. A malformed string literal is an error (code malformed_reply).
-Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffer& line, std::string_view key);
+Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffer& line,
+                                                             std::string_view key);
 
 // A value reply ({"value":...} or {"value_b64":...}): the value's bytes in secure memory, blanked in line.
 // Error (malformed_reply) when neither member is there or value_b64 is not base64.

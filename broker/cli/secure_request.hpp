@@ -13,7 +13,8 @@ namespace remo::cli {
 
 // `plain` (an object of non-secret members, "op" first) with one more string member `key` whose value is
 // `secret` (UTF-8 text, escaped here), then '\n'.
-crypto::SecureBuffer request_with_secret(const Json& plain, std::string_view key, std::span<const std::uint8_t> secret);
+crypto::SecureBuffer request_with_secret(const Json& plain, std::string_view key,
+                                         std::span<const std::uint8_t> secret);
 
 // Standard padded base64 of bytes, in secure memory.
 crypto::SecureBuffer base64_secure(std::span<const std::uint8_t> bytes);

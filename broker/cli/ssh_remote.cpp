@@ -46,7 +46,8 @@ std::string SshRemote::instance_name() const {
   return host;
 }
 
-Result<ProcessResult> SshRemote::run(const std::vector<std::string>& words, std::span<const std::uint8_t> input) const {
+Result<ProcessResult> SshRemote::run(const std::vector<std::string>& words,
+                                     std::span<const std::uint8_t> input) const {
   std::vector<std::string> argv = {"ssh", "-T"};
   for (const std::string& option : ssh_options_) {
     argv.emplace_back("-o");

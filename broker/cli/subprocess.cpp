@@ -22,7 +22,8 @@ struct Pipe {
 
 Result<Pipe> make_pipe() {
   std::array<int, 2> fds{};
-  if (::pipe2(fds.data(), O_CLOEXEC) != 0) return make_error("io", std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0)
+    return make_error("io", std::string("pipe: ") + std::strerror(errno));
   return Pipe{core::UniqueFd(fds[0]), core::UniqueFd(fds[1])};
 }
 
@@ -69,7 +70,8 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, std::spa
   if (input.empty()) in->write.reset();
   std::array<char, 65536> buffer{};
   while (out->read || err->read) {
-    std::array<pollfd, 3> fds{{{out->read.get(), POLLIN, 0}, {err->read.get(), POLLIN, 0}, {in->write.get(), POLLOUT, 0}}};
+    std::array<pollfd, 3> fds{
+        {{out->read.get(), POLLIN, 0}, {err->read.get(), POLLIN, 0}, {in->write.get(), POLLOUT, 0}}};
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       break;

@@ -11,7 +11,8 @@ std::string secret_digest_hex(std::span<const std::uint8_t> key, std::string_vie
   constexpr std::size_t kDigestSize = 32;
   crypto_generichash_state state;
   crypto_generichash_init(&state, key.data(), key.size(), kDigestSize);
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(name.data()), name.size());  // NOLINT
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(name.data()),
+                            name.size());  // NOLINT
   const unsigned char separator = 0;
   crypto_generichash_update(&state, &separator, 1);
   crypto_generichash_update(&state, value.data(), value.size());

@@ -159,11 +159,18 @@ class AdminCli(unittest.TestCase):
         self.assertEqual(self.admin("secret-digests", input=b"c2hvcnQ=\n").returncode, 14)
 
     def test_lock_and_unlock(self):
+        self.push()
+        self.broker.register("myrepo", ["GITHUB_TOKEN"])
         locked = self.admin("lock")
         if not_implemented(locked):
             self.skipTest("lock is not on this branch yet")
         self.assertEqual(locked.returncode, 0, locked.stderr)
+        get = ["get", "-n", "GITHUB_TOKEN", "--socket", str(self.broker.project_socket("myrepo"))]
+        refused = ctl(*get)
+        self.assertEqual((refused.returncode, refused.stdout), (13, b""), refused.stderr)
+        self.assertIn(b"locked", refused.stderr)
         self.assertEqual(self.admin("unlock").returncode, 0)
+        self.assertEqual(ctl(*get).stdout, SECRETS["GITHUB_TOKEN"].encode())
 
     def test_one_shot_claims(self):
         project = pathlib.Path(self.broker.sandbox) / "projects" / "worker"

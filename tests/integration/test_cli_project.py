@@ -15,8 +15,8 @@ from harness import CANARY, Broker  # noqa: E402
 from cli_harness import ArgvWatcher, ctl  # noqa: E402
 
 SECRETS = {"GITHUB_TOKEN": CANARY + "-github", "SPACED": "two words\nand a line", "BLOB": b"\x00\x01\xfe\xff",
-           "NPM_TOKEN": CANARY + "-npm"}
-ALLOW = ["GITHUB_TOKEN", "SPACED", "BLOB", "MISSING"]
+           "NPM_TOKEN": CANARY + "-npm", "ESCAPED": 'q"uote \\back\tslash \x01 caf\u00e9 \u2603'}
+ALLOW = ["GITHUB_TOKEN", "SPACED", "BLOB", "MISSING", "ESCAPED"]
 
 
 class ProjectCli(unittest.TestCase):
@@ -38,6 +38,8 @@ class ProjectCli(unittest.TestCase):
         self.assertEqual(self.run_ctl("get", "GITHUB_TOKEN").stdout, (CANARY + "-github\n").encode())
         self.assertEqual(self.run_ctl("get", "-n", "SPACED").stdout, b"two words\nand a line")
         self.assertEqual(self.run_ctl("get", "-n", "BLOB").stdout, b"\x00\x01\xfe\xff")
+        # JSON escapes in the reply (quote, backslash, control characters) and UTF-8 come back byte for byte.
+        self.assertEqual(self.run_ctl("get", "-n", "ESCAPED").stdout, SECRETS["ESCAPED"].encode())
 
     def test_get_failures_map_to_exit_statuses(self):
         denied = self.run_ctl("get", "NPM_TOKEN")
