@@ -166,7 +166,7 @@ int dry_run(const Instance& instance, const core::SecretSet& bundle) {
   std::vector<std::string> changed;
   std::vector<std::string> removed;
   for (const std::string& name : bundle.names()) {
-    const core::SecretValue* value = bundle.find(name);
+    const core::SecretEntry* value = bundle.find(name);
     const auto remote = digests.find(name);
     if (remote == digests.end()) {
       added.push_back(name);

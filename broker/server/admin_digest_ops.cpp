@@ -31,7 +31,7 @@ void AdminOps::secret_digests(const Request& request, const PeerCredentials& pee
   const auto snapshot = broker_.store.snapshot();
   Json digests = Json::object();
   for (const std::string& name : snapshot->secrets->names()) {
-    const core::SecretValue* value = snapshot->secrets->find(name);
+    const core::SecretEntry* value = snapshot->secrets->find(name);
     digests[name] = core::secret_digest_hex(*key, name, value->bytes.span());
   }
   sodium_memzero(key->data(), key->size());
