@@ -75,7 +75,9 @@ for target in "${targets[@]}"; do
   echo "== fuzz_$target: ${seconds}s, $jobs job(s), corpus $corpus + tests/fuzz/corpus/$target"
   log=$build_dir/fuzz_$target.log
   if "$build_dir/tests/fuzz/fuzz_$target" "${args[@]}" "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1; then
-    grep -E '^stat::(number_of_executed_units|new_units_added)|^#[0-9]+ *DONE' "$log" | tr '\n' ' '; echo
+    # Single-process runs end with stat:: lines; -fork runs with a "#N: cov: ..." progress line.
+    { grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" || grep -E '^#[0-9]+: cov' "$log" | tail -n 1 || true; } | tr -s ' \n' ' '
+    echo
   else
     failed+=("$target")
     tail -n 60 "$log"

@@ -1,5 +1,7 @@
 #include "broker/core/toml_text_guard.hpp"
 
+#include <vector>
+
 namespace remo::core {
 namespace {
 
@@ -8,33 +10,107 @@ constexpr std::string_view kOutsideString = "non-ASCII byte outside a string or 
 constexpr std::string_view kAfterBackslash = "non-ASCII byte after a backslash in a multi-line string";
 
 bool is_ascii(char c) noexcept { return static_cast<unsigned char>(c) < 0x80; }
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 // The whitespace a line-ending backslash trims: spaces, tabs and line breaks.
 bool is_trimmed_whitespace(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// Walks the text as the TOML lexer would, knowing only where comments and strings begin and end.
+// Where toml++ stops scanning a bare value (a number, date, boolean, inf/nan): its "value terminators".
+bool ends_bare_value(char c) noexcept {
+  return is_trimmed_whitespace(c) || c == ']' || c == '}' || c == ',' || c == '#';
+}
+
+// Walks the text as the TOML lexer would, knowing where comments, strings and bare values begin and end,
+// and whether a key or a value comes next (which decides what a quote means: it opens a string where a
+// key or a value starts, but toml++ scans a bare value on past quotes until a value terminator).
 class Scanner {
  public:
   explicit Scanner(std::string_view text) noexcept : text_(text) {}
 
-  std::optional<UnsafeTomlText> run() noexcept {
+  std::optional<UnsafeTomlText> run() {
     if (text_.starts_with(kUtf8ByteOrderMark)) at_ = kUtf8ByteOrderMark.size();
     while (at_ < text_.size()) {
       const char c = text_[at_];
+      if (!is_ascii(c)) return UnsafeTomlText{at_, kOutsideString};
       if (c == '#') {
         skip_comment();
       } else if (c == '"' || c == '\'') {
         if (auto problem = skip_string(c)) return problem;
-      } else if (!is_ascii(c)) {
-        return UnsafeTomlText{at_, kOutsideString};
-      } else {
+        if (expect_value_) expect_value_ = false;
+      } else if (is_structural(c)) {
+        take_structural(c);
+      } else if (c == ' ' || c == '\t' || c == '\r') {
         ++at_;
+      } else if (expect_value_) {
+        if (auto problem = skip_bare_value()) return problem;
+        expect_value_ = false;
+      } else {
+        ++at_;  // part of a bare key (toml++ reports anything else there itself)
       }
     }
     return std::nullopt;
   }
 
  private:
+  enum class Open : char { kArray, kInlineTable, kTableHeader };
+
+  static bool is_structural(char c) noexcept {
+    return c == '=' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == '\n';
+  }
+
+  bool in(Open kind) const noexcept { return !open_.empty() && open_.back() == kind; }
+
+  void take_structural(char c) {
+    ++at_;
+    switch (c) {
+      case '=':
+        expect_value_ = true;
+        break;
+      case '[':
+        if (expect_value_ || in(Open::kArray)) {
+          open_.push_back(Open::kArray);
+          expect_value_ = true;
+        } else {
+          open_.push_back(Open::kTableHeader);
+        }
+        break;
+      case '{':
+        open_.push_back(Open::kInlineTable);
+        expect_value_ = false;
+        break;
+      case ']':
+      case '}':
+        if (!open_.empty()) open_.pop_back();
+        expect_value_ = false;
+        break;
+      case ',':
+        expect_value_ = in(Open::kArray);
+        break;
+      case '\n':
+        if (!in(Open::kArray)) expect_value_ = false;
+        if (in(Open::kTableHeader)) open_.clear();  // an unclosed header: toml++ has already refused it
+        break;
+      default:
+        break;
+    }
+  }
+
+  // A bare value runs to a value terminator, quotes included. A date followed by a space and a digit is
+  // scanned on as a date-time (toml++ accepts "1979-05-27 07:32:00"), so the run continues there too.
+  std::optional<UnsafeTomlText> skip_bare_value() noexcept {
+    while (at_ < text_.size()) {
+      const char c = text_[at_];
+      if (!is_ascii(c)) return UnsafeTomlText{at_, kOutsideString};
+      if (c == ' ' && at_ + 1 < text_.size() && is_digit(text_[at_ + 1])) {
+        ++at_;
+        continue;
+      }
+      if (ends_bare_value(c)) break;
+      ++at_;
+    }
+    return std::nullopt;
+  }
+
   bool opens_with(std::string_view delimiter) const noexcept {
     return text_.substr(at_).starts_with(delimiter);
   }
@@ -101,12 +177,12 @@ class Scanner {
 
   std::string_view text_;
   std::size_t at_ = 0;
+  bool expect_value_ = false;  // a value comes next (after '=', or in an array), else a key
+  std::vector<Open> open_;     // the brackets and braces open around at_
 };
 
 }  // namespace
 
-std::optional<UnsafeTomlText> find_unsafe_toml_text(std::string_view text) noexcept {
-  return Scanner(text).run();
-}
+std::optional<UnsafeTomlText> find_unsafe_toml_text(std::string_view text) { return Scanner(text).run(); }
 
 }  // namespace remo::core

@@ -38,6 +38,21 @@ TEST(TomlTextGuard, NonAsciiInStringsAndCommentsIsAccepted) {
   EXPECT_EQ(refused_at("a = \"\\\xC3\xA9\"\n"), std::nullopt);  // toml++ reports the bad escape itself
 }
 
+TEST(TomlTextGuard, QuoteInsideABareValueOpensNoString) {
+  // toml++ scans a number, date or boolean up to a value terminator, quotes included.
+  EXPECT_EQ(refused_at("a = 0\"\xC3\xB9\"\n"), 6u);
+  EXPECT_EQ(refused_at("a = { b =0\"AA\xC3\xB9\" }\n"), 13u);
+  EXPECT_EQ(refused_at("a = 1979-05-27 0\"\xC3\xA9\"\n"), 17u);  // a date-time with a space
+  EXPECT_EQ(refused_at("a = [1, 2\"\xC3\xA9\"]\n"), 10u);
+}
+
+TEST(TomlTextGuard, QuoteWhereAKeyOrValueStartsOpensAString) {
+  EXPECT_EQ(refused_at("a=\"\xC3\xA9\"\nb.\"\xC3\xA9\"=1\n"), std::nullopt);
+  EXPECT_EQ(refused_at("a = [1, \"\xC3\xA9\", [\"\xC3\xA9\"]]\nt = { k = '\xC3\xA9', l = [\"\xC3\xA9\"] }\n"),
+            std::nullopt);
+  EXPECT_EQ(refused_at("[\"\xC3\xA9\"]\nx = [\n  1,\n  \"\xC3\xA9\",\n]\n"), std::nullopt);
+}
+
 TEST(TomlTextGuard, LeadingByteOrderMarkIsAccepted) {
   EXPECT_EQ(refused_at("\xEF\xBB\xBF"
                        "a = 1\n"),
