@@ -315,6 +315,13 @@ inside systemctl restart remo-broker.service
 reply=$(ask dev '{"op":"get","name":"E2E_TOKEN"}')
 [[ $reply == *"\"value\":\"$canary\""* ]] || fail "E2E_TOKEN lost across the rotation"
 pass "remo-brokerctl rotate --systemd-creds wrote the file the unit loads: new key survives a restart, secrets kept"
+# The controller still pins the old recipient: the fleet playbook must refuse to encrypt to a key it did not check.
+if ansible-playbook -i "$work/inventory.ini" "$repo/ansible/push-bundles.yml" -e "remo_broker_recipients_dir=$work/recipients" \
+  -e "remo_broker_bundles_dir=$work/bundles" -e "remo_broker_brokerctl=$repo/$build/broker/remo-brokerctl" \
+  >"$work/push-stale.log" 2>&1; then fail "push-bundles.yml pushed to a host whose recipient changed"; fi
+grep -q "answers with recipient $new_recipient, pinned $recipient: not pushing" "$work/push-stale.log" ||
+  fail "no clear refusal for a changed recipient"
+pass "push-bundles.yml refuses a host whose recipient is not the pinned one"
 
 # --- stop wipes and exits within the timeout ---------------------------------------------------------------
 phase "stop"
@@ -334,7 +341,7 @@ pass "systemctl stop: exit 0 in $(printf '%.2f' "$stop_seconds") s (TimeoutStopS
 phase "canary scan"
 inside sh -c 'cat /var/log/remo-broker/audit.log; journalctl --no-pager -o cat; cat /var/lib/remo-broker/* 2>/dev/null' \
   >"$work/instance-outputs.log"
-for file in "$work"/instance-outputs.log "$work"/role-*.log "$work"/push.log "$work"/journal.log "$work"/console.log; do
+for file in "$work"/instance-outputs.log "$work"/role-*.log "$work"/push*.log "$work"/journal.log "$work"/console.log; do
   if grep -q "$canary" "$file"; then fail "the canary secret appears in $(basename "$file")"; fi
 done
 pass "canary absent from audit log, journal, state files, console and ansible output"
