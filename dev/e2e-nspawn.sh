@@ -133,10 +133,15 @@ if [[ -d $root_cache ]]; then
 else
   phase "debootstrap (cold)"
   mkdir -p "$(dirname "$root_cache")"
-  rm -rf "$root_cache.partial"
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,openssh-server,ca-certificates \
-    bookworm "$root_cache.partial" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
+  # The mirror sometimes drops a download; three attempts before calling it a failure.
+  for attempt in 1 2 3; do
+    rm -rf "$root_cache.partial"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,openssh-server,ca-certificates \
+      bookworm "$root_cache.partial" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 && break
+    tail -3 "$work/debootstrap.log" >&2
+    ((attempt < 3)) || fail "debootstrap failed 3 times"
+    sleep 10
+  done
   mv "$root_cache.partial" "$root_cache"
   pass "debootstrapped $root_cache"
 fi
@@ -216,7 +221,7 @@ grep -q '^CapEff:\s*0000000000000000' <<<"$proc_status" || fail "daemon has capa
 grep -q '^NoNewPrivs:\s*1' <<<"$proc_status" || fail "NoNewPrivs is off"
 grep -q '^Seccomp:\s*2' <<<"$proc_status" || fail "no seccomp filter"
 pass "pid $main_pid: user remo-broker, no capabilities, NoNewPrivs, seccomp filter"
-admin() { inside /usr/local/libexec/remo-broker/remo-broker-admin "$@"; }
+admin() { inside /usr/libexec/remo-broker/remo-broker-admin "$@"; }
 key_source=$(admin status | python3 -c 'import json,sys; print(json.load(sys.stdin)["decryption_key_source"])')
 [[ $key_source == credentials-directory:host || $key_source == credentials-directory:tpm2 ]] ||
   fail "decryption_key_source $key_source"
@@ -276,7 +281,7 @@ inside systemctl restart remo-broker.service
 [[ $(show ActiveState) == active ]] || fail "not active after restart"
 reply=$(ask dev '{"op":"get","name":"E2E_TOKEN"}')
 [[ $reply == *"\"value\":\"$canary\""* ]] || fail "E2E_TOKEN lost across a restart"
-inside /usr/local/libexec/remo-broker/remo-broker-admin has-project demo || fail "registration lost across a restart"
+admin has-project demo || fail "registration lost across a restart"
 pass "after systemctl restart: demo still registered, E2E_TOKEN still served"
 
 # --- the key ladder: bad input, the plaintext opt-in and back, rotation through the unit's own paths ------------
