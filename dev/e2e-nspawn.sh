@@ -63,10 +63,18 @@ stop_container() {
   nspawn_pid=
   leader=
 }
+# Unmounts every mount below DIR, deepest first.
+unmount_under() {
+  findmnt -rn -o TARGET | grep "^$1/" | sort -r | while read -r target; do umount "$target"; done
+}
 cleanup() {
   local status=$?
   set +e
   stop_container
+  if [[ -n ${partial:-} && -d $partial && ! -e $root_cache ]]; then
+    unmount_under "$partial"
+    rm -rf --one-file-system "$partial"
+  fi
   if [[ -n $http_pid ]]; then kill "$http_pid" 2>/dev/null; wait "$http_pid" 2>/dev/null; fi
   if findmnt -rn -o TARGET | grep -q -e "$machine" -e "$root_cache"; then
     echo "e2e-nspawn: mounts left behind:" >&2
@@ -133,16 +141,19 @@ if [[ -d $root_cache ]]; then
 else
   phase "debootstrap (cold)"
   mkdir -p "$(dirname "$root_cache")"
-  # The mirror sometimes drops a download; three attempts before calling it a failure.
+  # The mirror sometimes drops a download; three attempts before calling it a failure. Each attempt builds a
+  # root of its own, and a failed one is unmounted (debootstrap leaves /proc mounted in it) before removal.
   for attempt in 1 2 3; do
-    rm -rf "$root_cache.partial"
+    partial="$root_cache.partial.$$.$attempt"
     debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,openssh-server,ca-certificates \
-      bookworm "$root_cache.partial" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 && break
+      bookworm "$partial" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 && break
     tail -3 "$work/debootstrap.log" >&2
+    unmount_under "$partial"
+    rm -rf --one-file-system "$partial"
     ((attempt < 3)) || fail "debootstrap failed 3 times"
     sleep 10
   done
-  mv "$root_cache.partial" "$root_cache"
+  mv "$partial" "$root_cache"
   pass "debootstrapped $root_cache"
 fi
 
