@@ -28,7 +28,10 @@ timings=()
 phase() {  # ends the current phase, names the next
   local now
   now=$(date +%s.%N)
-  [[ -n ${current_phase:-} ]] && timings+=("$(printf '%-32s %6.1f s' "$current_phase" "$(echo "$now - $phase_started" | bc)")")
+  if [[ -n ${current_phase:-} ]]; then
+    timings+=("$(printf '%-36s %6.1f s' "$current_phase" "$(echo "$now - $phase_started" | bc)")")
+    echo "   (${timings[-1]})"
+  fi
   current_phase=$1
   phase_started=$now
   echo "== e2e: $1"
@@ -128,9 +131,8 @@ inside() { nsenter -t "$leader" -a "$@"; }
 # --- the package ---------------------------------------------------------------------------------------------
 phase "package (cpack -G DEB)"
 [[ -x $build/broker/remo-broker ]] || { echo "e2e-nspawn: build $build first (dev/test.sh)" >&2; exit 1; }
-rm -f "$build"/remo-broker_*.deb
-(cd "$build" && cpack -G DEB >/dev/null)
-deb=$(ls "$build"/remo-broker_*.deb)
+(cd "$build" && cpack -G DEB -B "$work/package" >/dev/null)
+deb=$(ls "$work"/package/remo-broker_*.deb)
 deb_sha256=$(sha256sum "$deb" | cut -d' ' -f1)
 pass "built $(basename "$deb")"
 
@@ -190,7 +192,7 @@ pass "ssh root@$machine works (sshd -i through nsenter)"
 # --- the role ----------------------------------------------------------------------------------------------
 mkdir -p "$work/recipients" "$work/bundles"
 cat >"$work/vars.json" <<EOF
-{"remo_broker_deb_path": "$repo/$deb", "remo_broker_deb_sha256": "$deb_sha256",
+{"remo_broker_deb_path": "$deb", "remo_broker_deb_sha256": "$deb_sha256",
  "remo_broker_recipients_dir": "$work/recipients",
  "remo_broker_projects": [{"name": "demo", "path": "/srv/projects/demo", "uids": [1000], "group": "dev"}]}
 EOF
@@ -270,7 +272,11 @@ ask() {
   inside runuser -u "$1" -- python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect("/run/remo-broker/demo.sock")
-s.sendall(sys.argv[1].encode() + b"\n"); print(s.makefile().readline().strip())' "$2"
+try:
+    s.sendall(sys.argv[1].encode() + b"\n")
+except BrokenPipeError:
+    pass  # a refused peer is answered and closed before it gets to send; the reply is still there to read
+print(s.makefile().readline().strip())' "$2"
 }
 [[ $(inside stat -c '%G %a' /run/remo-broker/demo.sock) == "dev 660" ]] || fail "demo.sock is not dev 0660"
 reply=$(ask dev '{"op":"get","name":"E2E_TOKEN"}')
