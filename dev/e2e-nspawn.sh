@@ -57,12 +57,13 @@ stop_container() {
   [[ -n $nspawn_pid ]] || return 0
   if kill -0 "$nspawn_pid" 2>/dev/null; then
     [[ -n $leader ]] && nsenter -t "$leader" -a systemctl poweroff --no-block >/dev/null 2>&1
+    # A loaded machine can take a while to power a container off: 30 s before each escalation.
     for signal in none TERM KILL; do
       [[ $signal != none ]] && kill -"$signal" "$nspawn_pid" 2>/dev/null
-      for _ in $(seq 100); do kill -0 "$nspawn_pid" 2>/dev/null || break 2; sleep 0.1; done
+      for _ in $(seq 300); do kill -0 "$nspawn_pid" 2>/dev/null || break 2; sleep 0.1; done
     done
   fi
-  wait "$nspawn_pid" 2>/dev/null
+  wait "$nspawn_pid" 2>/dev/null || true  # its exit status says how it ended, which does not matter here
   nspawn_pid=
   leader=
 }
