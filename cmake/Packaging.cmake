@@ -4,6 +4,8 @@
 # Depends come from dpkg-shlibdeps (libsodium23, libspdlog1.10, ...) plus systemd for systemd-creds.
 
 install(PROGRAMS systemd/remo-broker-seal-key DESTINATION ${CMAKE_INSTALL_SBINDIR})
+# One NDJSON request on the admin socket (python3); the Ansible role and push playbook call it.
+install(PROGRAMS ansible/roles/remo_broker/files/remo-broker-admin DESTINATION libexec/remo-broker)
 install(FILES systemd/remo-broker.service DESTINATION lib/systemd/system)
 install(FILES systemd/remo-broker.sysusers DESTINATION lib/sysusers.d RENAME remo-broker.conf)
 install(FILES systemd/remo-broker.tmpfiles DESTINATION lib/tmpfiles.d RENAME remo-broker.conf)

@@ -28,7 +28,10 @@ timings=()
 phase() {  # ends the current phase, names the next
   local now
   now=$(date +%s.%N)
-  [[ -n ${current_phase:-} ]] && timings+=("$(printf '%-32s %6.1f s' "$current_phase" "$(echo "$now - $phase_started" | bc)")")
+  if [[ -n ${current_phase:-} ]]; then
+    timings+=("$(printf '%-36s %6.1f s' "$current_phase" "$(echo "$now - $phase_started" | bc)")")
+    echo "   (${timings[-1]})"
+  fi
   current_phase=$1
   phase_started=$now
   echo "== e2e: $1"
@@ -47,19 +50,36 @@ fail() {
 work=$(mktemp -d /tmp/remo-e2e.XXXXXX)
 nspawn_pid=
 leader=
+http_pid=
+# Powers the current container off (the broker wipes its secrets), escalating to SIGTERM, then SIGKILL of
+# systemd-nspawn itself; waits for it to exit. nspawn unmounts what it mounted as it exits.
+stop_container() {
+  [[ -n $nspawn_pid ]] || return 0
+  if kill -0 "$nspawn_pid" 2>/dev/null; then
+    [[ -n $leader ]] && nsenter -t "$leader" -a systemctl poweroff --no-block >/dev/null 2>&1
+    # A loaded machine can take a while to power a container off: 30 s before each escalation.
+    for signal in none TERM KILL; do
+      [[ $signal != none ]] && kill -"$signal" "$nspawn_pid" 2>/dev/null
+      for _ in $(seq 300); do kill -0 "$nspawn_pid" 2>/dev/null || break 2; sleep 0.1; done
+    done
+  fi
+  wait "$nspawn_pid" 2>/dev/null || true  # its exit status says how it ended, which does not matter here
+  nspawn_pid=
+  leader=
+}
+# Unmounts every mount below DIR, deepest first.
+unmount_under() {
+  findmnt -rn -o TARGET | grep "^$1/" | sort -r | while read -r target; do umount "$target"; done
+}
 cleanup() {
   local status=$?
   set +e
-  if [[ -n $nspawn_pid ]] && kill -0 "$nspawn_pid" 2>/dev/null; then
-    # An orderly poweroff first (the broker wipes its secrets), then SIGTERM, then SIGKILL to nspawn itself.
-    [[ -n $leader ]] && nsenter -t "$leader" -a systemctl poweroff --no-block >/dev/null 2>&1
-    for signal in none TERM KILL; do
-      [[ $signal != none ]] && kill -"$signal" "$nspawn_pid" 2>/dev/null
-      for _ in $(seq 100); do kill -0 "$nspawn_pid" 2>/dev/null || break 2; sleep 0.1; done
-    done
-    wait "$nspawn_pid" 2>/dev/null
+  stop_container
+  if [[ -n ${partial:-} && -d $partial && ! -e $root_cache ]]; then
+    unmount_under "$partial"
+    rm -rf --one-file-system "$partial"
   fi
-  # nspawn unmounts what it mounted when it exits; say so if anything of this machine is left.
+  if [[ -n $http_pid ]]; then kill "$http_pid" 2>/dev/null; wait "$http_pid" 2>/dev/null; fi
   if findmnt -rn -o TARGET | grep -q -e "$machine" -e "$root_cache"; then
     echo "e2e-nspawn: mounts left behind:" >&2
     findmnt -rn -o TARGET | grep -e "$machine" -e "$root_cache" >&2
@@ -72,15 +92,48 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Boots the cached root with a fresh tmpfs overlay (the cache itself is never written) and waits for
+# systemd inside to finish booting.
+boot_container() {
+  systemd-nspawn -D "$root_cache" --volatile=overlay --boot --register=no --keep-unit --machine="$machine" \
+    --console=pipe --resolv-conf=copy-host >"$work/console.log" 2>&1 &
+  nspawn_pid=$!
+  for _ in $(seq 200); do
+    leader=$(pgrep -P "$nspawn_pid" || true)
+    [[ -n $leader ]] && [[ $(cat "/proc/$leader/comm" 2>/dev/null) == systemd ]] && break
+    kill -0 "$nspawn_pid" 2>/dev/null || { cat "$work/console.log" >&2; fail "systemd-nspawn exited"; }
+    sleep 0.1
+  done
+  [[ -n $leader ]] || fail "no container init under systemd-nspawn pid $nspawn_pid"
+  # systemctl answers once systemd's private socket exists; then --wait blocks until boot finishes.
+  state=
+  for _ in $(seq 300); do
+    state=$(inside timeout 60 systemctl is-system-running --wait 2>/dev/null || true)
+    [[ $state == running || $state == degraded ]] && break
+    sleep 0.1
+  done
+  [[ $state == running || $state == degraded ]] || fail "container systemd state: $state"
+  pass "systemd is PID 1 in $machine (leader pid $leader, state $state)"
+}
+
+# Lets the controller in as root over SSH with no network port: sshd in inetd mode (-i), started inside the
+# container's namespaces by nsenter as ssh's ProxyCommand.
+enable_ssh() {
+  inside sh -c 'mkdir -p -m 0700 /root/.ssh /run/sshd && cat > /root/.ssh/authorized_keys' <"$work/id_ed25519.pub"
+  cat >"$work/inventory.ini" <<EOF
+[remo_brokers]
+e2e ansible_host=$machine ansible_user=root ansible_ssh_private_key_file=$work/id_ed25519 ansible_python_interpreter=/usr/bin/python3 ansible_ssh_common_args='-o ProxyCommand="nsenter -t $leader -a /usr/sbin/sshd -i" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'
+EOF
+}
+
 # Runs a command inside the booted container (all of its namespaces), as root.
 inside() { nsenter -t "$leader" -a "$@"; }
 
 # --- the package ---------------------------------------------------------------------------------------------
 phase "package (cpack -G DEB)"
 [[ -x $build/broker/remo-broker ]] || { echo "e2e-nspawn: build $build first (dev/test.sh)" >&2; exit 1; }
-rm -f "$build"/remo-broker_*.deb
-(cd "$build" && cpack -G DEB >/dev/null)
-deb=$(ls "$build"/remo-broker_*.deb)
+(cd "$build" && cpack -G DEB -B "$work/package" >/dev/null)
+deb=$(ls "$work"/package/remo-broker_*.deb)
 deb_sha256=$(sha256sum "$deb" | cut -d' ' -f1)
 pass "built $(basename "$deb")"
 
@@ -91,35 +144,25 @@ if [[ -d $root_cache ]]; then
 else
   phase "debootstrap (cold)"
   mkdir -p "$(dirname "$root_cache")"
-  rm -rf "$root_cache.partial"
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,openssh-server,ca-certificates \
-    bookworm "$root_cache.partial" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
-  mv "$root_cache.partial" "$root_cache"
+  # The mirror sometimes drops a download; three attempts before calling it a failure. Each attempt builds a
+  # root of its own, and a failed one is unmounted (debootstrap leaves /proc mounted in it) before removal.
+  for attempt in 1 2 3; do
+    partial="$root_cache.partial.$$.$attempt"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,openssh-server,ca-certificates \
+      bookworm "$partial" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 && break
+    tail -3 "$work/debootstrap.log" >&2
+    unmount_under "$partial"
+    rm -rf --one-file-system "$partial"
+    ((attempt < 3)) || fail "debootstrap failed 3 times"
+    sleep 10
+  done
+  mv "$partial" "$root_cache"
   pass "debootstrapped $root_cache"
 fi
 
 # --- boot ------------------------------------------------------------------------------------------------
 phase "boot (systemd-nspawn --boot)"
-systemd-nspawn -D "$root_cache" --volatile=overlay --boot --register=no --keep-unit --machine="$machine" \
-  --console=pipe --resolv-conf=copy-host >"$work/console.log" 2>&1 &
-nspawn_pid=$!
-for _ in $(seq 200); do
-  leader=$(pgrep -P "$nspawn_pid" || true)
-  [[ -n $leader ]] && [[ $(cat "/proc/$leader/comm" 2>/dev/null) == systemd ]] && break
-  kill -0 "$nspawn_pid" 2>/dev/null || { cat "$work/console.log" >&2; fail "systemd-nspawn exited"; }
-  sleep 0.1
-done
-[[ -n $leader ]] || fail "no container init under systemd-nspawn pid $nspawn_pid"
-# systemctl answers once systemd's private socket exists; then --wait blocks until boot finishes.
-state=
-for _ in $(seq 300); do
-  state=$(inside timeout 60 systemctl is-system-running --wait 2>/dev/null || true)
-  [[ $state == running || $state == degraded ]] && break
-  sleep 0.1
-done
-[[ $state == running || $state == degraded ]] || fail "container systemd state: $state"
-pass "systemd is PID 1 in $machine (leader pid $leader, state $state)"
+boot_container
 
 # --- the package, installed the way the README says ----------------------------------------------------------
 phase "apt-get install ./remo-broker_*.deb"
@@ -133,17 +176,13 @@ pass "installed on a clean Debian 12; postinst created user remo-broker and its 
 # --- SSH into the container, without a network port: sshd in inetd mode inside its namespaces ----------------
 phase "ssh and the test accounts"
 ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
-inside sh -c 'mkdir -p -m 0700 /root/.ssh /run/sshd && cat > /root/.ssh/authorized_keys' <"$work/id_ed25519.pub"
+enable_ssh
 # dev (uid 1000) owns the project; intruder (uid 1001) shares its group but is not in the project's uids.
 inside sh -c 'groupadd -g 1000 dev && useradd -u 1000 -g dev -m dev && useradd -u 1001 -G dev -m intruder
   mkdir -p /srv/projects/demo/.devcontainer
   printf "schema_version = 1\n[project]\nname = \"demo\"\n[allowlist]\nsecrets = [\"E2E_TOKEN\"]\n" \
     > /srv/projects/demo/.devcontainer/remo-broker.toml
   chown -R dev:dev /srv/projects/demo && chmod -R g+rX,o-rwx /srv/projects/demo'
-cat >"$work/inventory.ini" <<EOF
-[remo_brokers]
-e2e ansible_host=$machine ansible_user=root ansible_ssh_private_key_file=$work/id_ed25519 ansible_python_interpreter=/usr/bin/python3 ansible_ssh_common_args='-o ProxyCommand="nsenter -t $leader -a /usr/sbin/sshd -i" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'
-EOF
 ssh_e2e() {
   ssh -i "$work/id_ed25519" -o ProxyCommand="nsenter -t $leader -a /usr/sbin/sshd -i" \
     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "root@$machine" "$@"
@@ -154,7 +193,7 @@ pass "ssh root@$machine works (sshd -i through nsenter)"
 # --- the role ----------------------------------------------------------------------------------------------
 mkdir -p "$work/recipients" "$work/bundles"
 cat >"$work/vars.json" <<EOF
-{"remo_broker_deb_path": "$repo/$deb", "remo_broker_deb_sha256": "$deb_sha256",
+{"remo_broker_deb_path": "$deb", "remo_broker_deb_sha256": "$deb_sha256",
  "remo_broker_recipients_dir": "$work/recipients",
  "remo_broker_projects": [{"name": "demo", "path": "/srv/projects/demo", "uids": [1000], "group": "dev"}]}
 EOF
@@ -172,6 +211,11 @@ phase "ansible role (second run)"
 recap=$(run_role 2)
 if ! [[ $recap =~ changed=0 && $recap =~ failed=0 ]]; then fail "role is not idempotent: $recap"; fi
 pass "second run: $recap"
+zeros=0000000000000000000000000000000000000000000000000000000000000000
+if ansible-playbook -i "$work/inventory.ini" "$repo/ansible/install.yml" -e "@$work/vars.json" \
+  -e remo_broker_deb_sha256=$zeros >"$work/role-bad-sha.log" 2>&1; then fail "the role installed a package whose SHA-256 differs"; fi
+grep -q "has SHA-256 $deb_sha256, expected $zeros" "$work/role-bad-sha.log" || fail "no clear SHA-256 refusal"
+pass "a package with another SHA-256 is refused by name"
 recipient=$(cat "$work/recipients/e2e.recipient")
 [[ $recipient == age1* ]] || fail "no pinned recipient"
 pass "recipient pinned on the controller: $recipient"
@@ -191,7 +235,7 @@ grep -q '^CapEff:\s*0000000000000000' <<<"$proc_status" || fail "daemon has capa
 grep -q '^NoNewPrivs:\s*1' <<<"$proc_status" || fail "NoNewPrivs is off"
 grep -q '^Seccomp:\s*2' <<<"$proc_status" || fail "no seccomp filter"
 pass "pid $main_pid: user remo-broker, no capabilities, NoNewPrivs, seccomp filter"
-admin() { inside /usr/local/libexec/remo-broker/remo-broker-admin "$@"; }
+admin() { inside /usr/libexec/remo-broker/remo-broker-admin "$@"; }
 key_source=$(admin status | python3 -c 'import json,sys; print(json.load(sys.stdin)["decryption_key_source"])')
 [[ $key_source == credentials-directory:host || $key_source == credentials-directory:tpm2 ]] ||
   fail "decryption_key_source $key_source"
@@ -229,7 +273,11 @@ ask() {
   inside runuser -u "$1" -- python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect("/run/remo-broker/demo.sock")
-s.sendall(sys.argv[1].encode() + b"\n"); print(s.makefile().readline().strip())' "$2"
+try:
+    s.sendall(sys.argv[1].encode() + b"\n")
+except BrokenPipeError:
+    pass  # a refused peer is answered and closed before it gets to send; the reply is still there to read
+print(s.makefile().readline().strip())' "$2"
 }
 [[ $(inside stat -c '%G %a' /run/remo-broker/demo.sock) == "dev 660" ]] || fail "demo.sock is not dev 0660"
 reply=$(ask dev '{"op":"get","name":"E2E_TOKEN"}')
@@ -251,8 +299,52 @@ inside systemctl restart remo-broker.service
 [[ $(show ActiveState) == active ]] || fail "not active after restart"
 reply=$(ask dev '{"op":"get","name":"E2E_TOKEN"}')
 [[ $reply == *"\"value\":\"$canary\""* ]] || fail "E2E_TOKEN lost across a restart"
-inside /usr/local/libexec/remo-broker/remo-broker-admin has-project demo || fail "registration lost across a restart"
+admin has-project demo || fail "registration lost across a restart"
 pass "after systemctl restart: demo still registered, E2E_TOKEN still served"
+
+# --- the key ladder: bad input, the plaintext opt-in and back, rotation through the unit's own paths ------------
+phase "key ladder and rotation"
+key_source() { admin status | python3 -c 'import json,sys; print(json.load(sys.stdin)["decryption_key_source"])'; }
+live_recipient() { admin get-public-key | python3 -c 'import json,sys; print(json.load(sys.stdin)["recipient"])'; }
+sealed_sum=$(inside sha256sum /etc/credstore.encrypted/bootstrap-key)
+if out=$(inside remo-broker-seal-key --tier bogus 2>&1); then fail "seal-key accepted --tier bogus"; fi
+[[ $out == *"unknown tier 'bogus'"* ]] || fail "seal-key --tier bogus said: $out"
+if inside systemd-creds has-tpm2 >/dev/null 2>&1; then
+  pass "seal-key refuses an unknown tier (this host has a TPM2: the tpm2 refusal is not exercised)"
+else
+  if out=$(inside remo-broker-seal-key --tier tpm2 2>&1); then fail "seal-key sealed to a TPM2 that is not there"; fi
+  [[ $out == *"finds no usable TPM2"* ]] || fail "seal-key --tier tpm2 without a TPM said: $out"
+  pass "seal-key refuses an unknown tier, and --tier tpm2 on a host without a TPM2, by name"
+fi
+[[ $(inside sha256sum /etc/credstore.encrypted/bootstrap-key) == "$sealed_sum" ]] || fail "a refused seal-key changed the key"
+inside remo-broker-seal-key --tier plaintext >/dev/null
+inside systemctl restart remo-broker.service
+[[ $(key_source) == credentials-directory:plaintext ]] || fail "plaintext tier: status says $(key_source)"
+[[ $(inside stat -c '%U %a' /etc/credstore/bootstrap-key) == "root 600" ]] || fail "plaintext key is not root 0600"
+inside test ! -e /etc/credstore.encrypted/bootstrap-key || fail "the sealed copy stayed beside the plaintext one"
+[[ $(live_recipient) == "$recipient" ]] || fail "moving tiers changed the key"
+inside remo-broker-seal-key --tier host >/dev/null
+inside systemctl restart remo-broker.service
+[[ $(key_source) == credentials-directory:host ]] || fail "back to host tier: status says $(key_source)"
+inside test ! -e /etc/credstore/bootstrap-key || fail "the plaintext key stayed after sealing"
+[[ $(live_recipient) == "$recipient" ]] || fail "moving tiers changed the key"
+pass "--tier plaintext (0600, status :plaintext) and back to host (sealed, plaintext removed), same key"
+new_recipient=$(inside remo-brokerctl rotate --systemd-creds 2>"$work/rotate.log") ||
+  { cat "$work/rotate.log" >&2; fail "remo-brokerctl rotate --systemd-creds"; }
+[[ $new_recipient == age1* && $new_recipient != "$recipient" ]] || fail "rotate printed '$new_recipient'"
+[[ $(live_recipient) == "$new_recipient" ]] || fail "the broker does not hold the rotated key"
+inside systemctl restart remo-broker.service
+[[ $(live_recipient) == "$new_recipient" ]] || fail "after a restart the unit loads another key than the rotated one"
+reply=$(ask dev '{"op":"get","name":"E2E_TOKEN"}')
+[[ $reply == *"\"value\":\"$canary\""* ]] || fail "E2E_TOKEN lost across the rotation"
+pass "remo-brokerctl rotate --systemd-creds wrote the file the unit loads: new key survives a restart, secrets kept"
+# The controller still pins the old recipient: the fleet playbook must refuse to encrypt to a key it did not check.
+if ansible-playbook -i "$work/inventory.ini" "$repo/ansible/push-bundles.yml" -e "remo_broker_recipients_dir=$work/recipients" \
+  -e "remo_broker_bundles_dir=$work/bundles" -e "remo_broker_brokerctl=$repo/$build/broker/remo-brokerctl" \
+  >"$work/push-stale.log" 2>&1; then fail "push-bundles.yml pushed to a host whose recipient changed"; fi
+grep -q "answers with recipient $new_recipient, pinned $recipient: not pushing" "$work/push-stale.log" ||
+  fail "no clear refusal for a changed recipient"
+pass "push-bundles.yml refuses a host whose recipient is not the pinned one"
 
 # --- stop wipes and exits within the timeout ---------------------------------------------------------------
 phase "stop"
@@ -272,10 +364,46 @@ pass "systemctl stop: exit 0 in $(printf '%.2f' "$stop_seconds") s (TimeoutStopS
 phase "canary scan"
 inside sh -c 'cat /var/log/remo-broker/audit.log; journalctl --no-pager -o cat; cat /var/lib/remo-broker/* 2>/dev/null' \
   >"$work/instance-outputs.log"
-for file in "$work"/instance-outputs.log "$work"/role-*.log "$work"/push.log "$work"/journal.log "$work"/console.log; do
+for file in "$work"/instance-outputs.log "$work"/role-*.log "$work"/push*.log "$work"/journal.log "$work"/console.log; do
   if grep -q "$canary" "$file"; then fail "the canary secret appears in $(basename "$file")"; fi
 done
 pass "canary absent from audit log, journal, state files, console and ansible output"
+# --- the other install method: binaries downloaded with their SHA-256 checked, on a second clean boot ------------
+phase "binary install (second boot)"
+stop_container
+boot_container
+enable_ssh
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$build/broker" "$port" >"$work/http.log" 2>&1 &
+http_pid=$!
+for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break; sleep 0.1; done
+cat >"$work/vars-binary.json" <<EOF
+{"remo_broker_install_method": "binary", "remo_broker_recipients_dir": "$work/recipients",
+ "remo_broker_binary_url": "http://127.0.0.1:$port/remo-broker",
+ "remo_broker_binary_sha256": "$(sha256sum "$build/broker/remo-broker" | cut -d' ' -f1)",
+ "remo_broker_brokerctl_url": "http://127.0.0.1:$port/remo-brokerctl",
+ "remo_broker_brokerctl_sha256": "$(sha256sum "$build/broker/remo-brokerctl" | cut -d' ' -f1)"}
+EOF
+run_binary_role() {
+  ansible-playbook -i "$work/inventory.ini" "$repo/ansible/install.yml" -e "@$work/vars-binary.json" "${@:2}" >"$work/role-binary-$1.log" 2>&1
+}
+if run_binary_role bad -e remo_broker_binary_sha256=$zeros; then fail "the role installed a binary whose SHA-256 differs"; fi
+grep -qi 'checksum' "$work/role-binary-bad.log" || fail "no clear checksum refusal for the binary"
+inside test ! -e /usr/bin/remo-broker || fail "a binary with the wrong SHA-256 was left in /usr/bin"
+pass "a binary with another SHA-256 is refused, and not installed"
+run_binary_role 1 || { tail -30 "$work/role-binary-1.log" >&2; fail "binary role run 1"; }
+run_binary_role 2 || { tail -30 "$work/role-binary-2.log" >&2; fail "binary role run 2"; }
+recap=$(grep -E '^e2e +:' "$work/role-binary-2.log")
+if ! [[ $recap =~ changed=0 && $recap =~ failed=0 ]]; then fail "binary install is not idempotent: $recap"; fi
+[[ $(show ActiveState)/$(show SubState) == active/running ]] || fail "binary install: unit is $(show ActiveState)"
+[[ $(key_source) == credentials-directory:host ]] || fail "binary install: key source $(key_source)"
+[[ $(live_recipient) == "$(cat "$work/recipients/e2e.recipient")" ]] || fail "binary install: recipient not pinned"
+[[ $(live_recipient) != "$new_recipient" ]] || fail "the second boot has the first one's key"
+pass "binary install: unit active, key generated and sealed on this instance, recipient pinned, second run $recap"
+for file in "$work"/role-binary-*.log; do
+  if grep -q "$canary" "$file"; then fail "the canary secret appears in $(basename "$file")"; fi
+done
+
 phase "done"
 
 echo
