@@ -220,7 +220,8 @@ int main(int argc, char** argv) {
   }
   cleanup();
   std::printf(
-      "{\"ready_ms\":%.3f,\"ready_cpu_ms\":%.3f,\"via\":\"%s\",\"stop_ms\":%.3f,\"exit_code\":%d,\"pid\":%d}\n",
+      "{\"ready_ms\":%.3f,\"ready_cpu_ms\":%.3f,\"via\":\"%s\",\"stop_ms\":%.3f,\"exit_code\":%d,\"pid\":%d}"
+      "\n",
       ready_ms, ready_cpu_ms, via, stop_ms, status < 0 ? -1 : exit_code(status), static_cast<int>(pid));
   return 0;
 }
