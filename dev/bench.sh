@@ -25,7 +25,8 @@
 #                                      (n/a while the broker answers "not implemented").
 #   start to READY ................... exec to sd_notify READY=1 (dev/bench/notify_ready_timer), 100-secret
 #                                      bundle and one registered project, against the epoll server and Redis
-#                                      (--supervised systemd).
+#                                      (--supervised systemd); wall time, and the CPU time the process had
+#                                      used by then (steadier than wall time on a loaded machine).
 #   idle RSS, threads, binary size ... against the epoll server (and Redis, age for remo-brokerctl).
 # Rounds interleave ours and the references, rotating which goes first; each figure is the median. Nothing
 # is pinned and the daemon runs with its defaults. Ratios are ours / reference: below 1 is better for
@@ -236,7 +237,7 @@ fi
 
 # ---------------------------------------------------------------- start to READY (interleaved)
 phase "start to READY: $ready_runs runs each"
-declare -a ready_d=() ready_r=() ready_x=()
+declare -a ready_d=() ready_r=() ready_x=() ready_cpu_d=() ready_cpu_r=() ready_cpu_x=()
 ready_via=
 # READY=1 from sd_notify is what counts; only a daemon that never notifies is timed to its admin socket.
 ready_fallback=()
@@ -254,14 +255,15 @@ for ((i = 0; i < ready_runs; i++)); do
       2>>"$work/broker.log") || { say "warning: READY run failed: $out"; out=; }
     if [[ -n $out ]]; then
       ready_d+=("$(json_num ready_ms "$out")")
+      ready_cpu_d+=("$(json_num ready_cpu_ms "$out")")
       ready_via=$(sed -n 's/.*"via":"\([a-z]*\)".*/\1/p' <<<"$out")
     fi
   fi
   out=$("$ready_timer" --timeout 10 -- "$ref_server" "$work/ref-ready.sock" 2>/dev/null) || true
-  [[ -n $out ]] && ready_r+=("$(json_num ready_ms "$out")")
+  [[ -n $out ]] && ready_r+=("$(json_num ready_ms "$out")") ready_cpu_r+=("$(json_num ready_cpu_ms "$out")")
   if ((have_redis)); then
     out=$(ready_redis)
-    [[ -n $out ]] && ready_x+=("$(json_num ready_ms "$out")")
+    [[ -n $out ]] && ready_x+=("$(json_num ready_ms "$out")") ready_cpu_x+=("$(json_num ready_cpu_ms "$out")")
   fi
 done
 
@@ -478,6 +480,7 @@ m_lat99_d=$(m "${lat99_d[@]}") m_lat99_r=$(m "${lat99_r[@]}") m_lat99_x=$(m "${l
 m_t1_d=$(m "${tput1_d[@]}") m_t1_r=$(m "${tput1_r[@]}") m_t1_x=$(m "${tput1_x[@]}")
 m_t16_d=$(m "${tput_d[@]}") m_t16_r=$(m "${tput_r[@]}") m_t16_x=$(m "${tput_x[@]}")
 m_ready_d=$(m "${ready_d[@]}") m_ready_r=$(m "${ready_r[@]}") m_ready_x=$(m "${ready_x[@]}")
+m_rcpu_d=$(m "${ready_cpu_d[@]}") m_rcpu_r=$(m "${ready_cpu_r[@]}") m_rcpu_x=$(m "${ready_cpu_x[@]}")
 m_push_d=$(ms "$(m "${push_d[@]}")") m_push_s=$(ms "$(m "${push_s[@]}")")
 m_floor_d=$(m "${floor_d[@]}") m_floor_s=$(m "${floor_s[@]}")
 m_claim1=$(m "${claim1[@]}") m_claim16=$(m "${claim16[@]}") m_claim_ref=$(m "${claim_ref[@]}")
@@ -511,6 +514,8 @@ rows=(
   "claims over the socket, 16 conns (claims/s)|$(fmt "$claim_sock_rps" 0)|in process $(fmt "$claim_ref_sock" 0)|$(ratio "$claim_sock_rps" "$claim_ref_sock")|-|${claim_sock_note:--}"
   "start to READY, 100 secrets + 1 project (ms)|$(fmt "$m_ready_d" 2)|epoll $(fmt "$m_ready_r" 2)|$(ratio "$m_ready_d" "$m_ready_r")|< 20 ms|$(verdict "$m_ready_d" '<' 20)"
   "start to READY (ms)|$(fmt "$m_ready_d" 2)|redis $(fmt "$m_ready_x" 2)|$(ratio "$m_ready_d" "$m_ready_x")|-|-"
+  "start to READY, CPU time used (ms)|$(fmt "$m_rcpu_d" 2)|epoll $(fmt "$m_rcpu_r" 2)|$(ratio "$m_rcpu_d" "$m_rcpu_r")|-|-"
+  "start to READY, CPU time used (ms)|$(fmt "$m_rcpu_d" 2)|redis $(fmt "$m_rcpu_x" 2)|$(ratio "$m_rcpu_d" "$m_rcpu_x")|-|-"
   "idle RSS after load (MiB)|$(mib "$rss_d")|epoll $(mib "$rss_r")|$(ratio "$rss_d" "$rss_r")|< 6 MiB|$(verdict "$(mib "$rss_d")" '<' 6)"
   "idle RSS after load (MiB)|$(mib "$rss_d")|redis $(mib "$rss_x")|$(ratio "$rss_d" "$rss_x")|-|-"
   "idle RSS just after start (MiB)|$(mib "$rss_fresh_d")|epoll $(mib "$rss_r")|$(ratio "$rss_fresh_d" "$rss_r")|< 6 MiB|$(verdict "$(mib "$rss_fresh_d")" '<' 6)"

@@ -63,14 +63,15 @@ struct Options {
 };
 
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "ndjson_load: %s\n"
-               "usage: ndjson_load --socket PATH (--line JSON | --line-file F | --lines-file F) [--resp]\n"
-               "         [--connections N] [--requests-per-conn M] [--pipeline K] [--warmup W] [--expect-ok]\n"
-               "         [--timeout S]\n"
-               "       ndjson_load --socket PATH --once (--line JSON | --line-file F) [--expect-ok]\n"
-               "       ndjson_load --socket PATH --connect-only N [--hold S]\n",
-               why);
+  std::fprintf(
+      stderr,
+      "ndjson_load: %s\n"
+      "usage: ndjson_load --socket PATH (--line JSON | --line-file F | --lines-file F) [--resp]\n"
+      "         [--connections N] [--requests-per-conn M] [--pipeline K] [--warmup W] [--expect-ok]\n"
+      "         [--timeout S]\n"
+      "       ndjson_load --socket PATH --once (--line JSON | --line-file F) [--expect-ok]\n"
+      "       ndjson_load --socket PATH --connect-only N [--hold S]\n",
+      why);
   std::exit(64);
 }
 
