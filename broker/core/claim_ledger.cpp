@@ -454,7 +454,8 @@ Result<std::vector<ClaimInfo>> ClaimLedger::expire(std::chrono::system_clock::ti
     batch = impl_->begin_finish(impl_->entries.at(expired[i].id), ClaimState::kExpired, cutoff, changes[i]);
   }
   if (!impl_->wait_durable(lock, batch)) return not_durable("the expiry of one-shot secrets");
-  std::sort(expired.begin(), expired.end(), [](const ClaimInfo& a, const ClaimInfo& b) { return a.id < b.id; });
+  std::sort(expired.begin(), expired.end(),
+            [](const ClaimInfo& a, const ClaimInfo& b) { return a.id < b.id; });
   return expired;
 }
 

@@ -42,7 +42,8 @@ int connect_to(const std::string& path) {
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof(address.sun_path)) die("socket path too long");
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) die("connect " + path);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0)
+    die("connect " + path);
   return fd;
 }
 
@@ -181,11 +182,15 @@ int main(int argc, char** argv) {
   }
   std::sort(latencies_us.begin(), latencies_us.end());
   const auto at = [&](double q) {
-    return latencies_us.empty() ? 0.0 : latencies_us[static_cast<std::size_t>(q * static_cast<double>(latencies_us.size() - 1))];
+    return latencies_us.empty()
+               ? 0.0
+               : latencies_us[static_cast<std::size_t>(q * static_cast<double>(latencies_us.size() - 1))];
   };
-  std::printf(R"({"requests":%zu,"ok":%ld,"seconds":%.3f,"rps":%.0f,"p50_us":%.0f,"p99_us":%.0f,"max_us":%.0f})"
-              "\n",
-              lines.size(), ok.load(), seconds, static_cast<double>(lines.size()) / seconds, at(0.5), at(0.99), at(1.0));
+  std::printf(
+      R"({"requests":%zu,"ok":%ld,"seconds":%.3f,"rps":%.0f,"p50_us":%.0f,"p99_us":%.0f,"max_us":%.0f})"
+      "\n",
+      lines.size(), ok.load(), seconds, static_cast<double>(lines.size()) / seconds, at(0.5), at(0.99),
+      at(1.0));
   if (!first_failure.empty()) {
     std::fprintf(stderr, "claim_load: first failure: %s\n", first_failure.c_str());
     return 2;
