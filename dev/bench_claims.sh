@@ -90,10 +90,10 @@ done
 
 # The floor: one durable replacement of a ledger holding half the secrets (the average while they drain).
 half_size=$(( $(stat -c %s "$sandbox/state/claims.enc") ))
-floor=$("$fsync_floor" "$sandbox/state" --bytes "$((claims / 2 * 300))" --runs 30)
+floor=$("$fsync_floor" "$sandbox/state" --bytes "$((claims * 300 / 2))" --runs 30)
 p50_ms=$(json_num p50_ms "$floor")
 printf '%-12s %9s %14s %10s %10s %s\n' "fsync floor" 1 "$(awk "BEGIN {printf \"%.0f\", 1000 / $p50_ms}")" \
-  "$(awk "BEGIN {printf \"%.0f\", $p50_ms * 1000}")" "-" "one durable write per claim ($((claims / 2 * 300)) B file; tombstone-only ledger now ${half_size} B)"
+  "$(awk "BEGIN {printf \"%.0f\", $p50_ms * 1000}")" "-" "one durable write per claim ($((claims * 300 / 2)) B file; tombstone-only ledger now ${half_size} B)"
 
 list=$(IFS=,; echo "${claimers[*]}")
 "$in_process" --dir "$work" --secrets "$claims" --claimers "$list" --target 0 2>&1 | sed -n 's/^ *\([0-9]*\) claimers* *\([0-9]*\) durable claims\/s.*ratio *\([0-9.]*\)/\1 \2 \3/p' |
