@@ -104,6 +104,9 @@ struct Batch {
   std::optional<std::vector<crypto::X25519Recipient>> recipients_before;  // set by rekey: restored on failure
   bool done = false;
   bool ok = false;
+  // The callers of this batch wait here: woken all at once when it is done, or one of them when the
+  // write before it is done (that one becomes its leader). Callers of other batches sleep on.
+  std::condition_variable wake;
 };
 
 struct ClaimLedger::Impl {
@@ -113,7 +116,6 @@ struct ClaimLedger::Impl {
 
   std::mutex rekey_mutex;
   mutable std::mutex mutex;
-  std::condition_variable batch_done;
   std::unordered_map<std::string, Entry> entries;  // pending (and in flight), by id
   std::unordered_map<claim_token::Hash, std::string, claim_token::HashHasher> id_by_hash;
   std::deque<Tombstone> tombstones;                 // oldest first
@@ -232,7 +234,7 @@ struct ClaimLedger::Impl {
   bool wait_durable(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Batch>& mine) {
     while (!mine->done) {
       if (writing) {
-        batch_done.wait(lock);
+        mine->wake.wait(lock);
         continue;
       }
       write_open_batch(lock);
@@ -271,7 +273,10 @@ struct ClaimLedger::Impl {
     batch->ok = ok;
     batch->done = true;
     writing = false;
-    batch_done.notify_all();
+    batch->wake.notify_all();
+    // Wake one caller of the next batch to lead it, not all of them: with hundreds of claimers, waking
+    // everyone after every write made them queue for the mutex only to go back to sleep.
+    open_batch->wake.notify_one();
   }
 
   // When the previous write carried more changes than the open batch holds, their callers are most
@@ -449,7 +454,8 @@ Result<std::vector<ClaimInfo>> ClaimLedger::expire(std::chrono::system_clock::ti
     batch = impl_->begin_finish(impl_->entries.at(expired[i].id), ClaimState::kExpired, cutoff, changes[i]);
   }
   if (!impl_->wait_durable(lock, batch)) return not_durable("the expiry of one-shot secrets");
-  std::sort(expired.begin(), expired.end(), [](const ClaimInfo& a, const ClaimInfo& b) { return a.id < b.id; });
+  std::sort(expired.begin(), expired.end(),
+            [](const ClaimInfo& a, const ClaimInfo& b) { return a.id < b.id; });
   return expired;
 }
 

@@ -131,7 +131,8 @@ class ClaimLedger {
   // after the ledger without it is durable; on "internal_error" the secret stays pending and claimable.
   // When the token names a usable secret, its id is stored in *claim_id (for the audit line), whatever
   // the outcome; on "not_found" *claim_id is left alone.
-  Result<SecretValue> claim(std::string_view project, std::string_view token, std::string* claim_id = nullptr);
+  Result<SecretValue> claim(std::string_view project, std::string_view token,
+                            std::string* claim_id = nullptr);
 
   // Removes the secret of a pending token of this project without reading it (state "deleted").
   // Replies ok only once the removal is durable; on "internal_error" it stays pending. claim_id: as claim.

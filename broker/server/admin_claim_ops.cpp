@@ -1,7 +1,8 @@
 // The admin socket's one-shot secret ops:
 //   {"op":"claim-create","project":P,"value":V | "value_b64":B,"ttl_seconds":N}
 //       -> {"ok":true,"claim_id":...,"expires_at":...,"token":"rbc_..."}  (the token: once, here only)
-//   {"op":"claim-list"}  -> {"ok":true,"claims":[{claim_id,project,state,created_at,expires_at[,finished_at]}]}
+//   {"op":"claim-list"}  ->
+//   {"ok":true,"claims":[{claim_id,project,state,created_at,expires_at[,finished_at]}]}
 //   {"op":"claim-revoke","claim_id":ID}  -> {"ok":true}
 // validate -> authorize (the project is registered) -> act (create and revoke on a claim worker: the ledger
 // replies once durable) -> audit -> reply. The value is copied into secure memory and wiped from the
@@ -69,11 +70,11 @@ Result<std::int64_t> ttl_field(const Request& request) {
   const std::string range = "between " + std::to_string(ClaimLedger::kMinTtlSeconds) + " and " +
                             std::to_string(ClaimLedger::kMaxTtlSeconds);
   if (!field->is_number_integer()) return protocol_error("field 'ttl_seconds' must be an integer " + range);
-  // The parser keeps every non-negative integer as unsigned.
-  const bool in_range = field->is_number_unsigned()
-                            ? field->get<std::uint64_t>() >= static_cast<std::uint64_t>(ClaimLedger::kMinTtlSeconds) &&
-                                  field->get<std::uint64_t>() <= static_cast<std::uint64_t>(ClaimLedger::kMaxTtlSeconds)
-                            : false;
+  // The parser keeps every non-negative integer as unsigned: a signed one is negative.
+  const bool in_range =
+      field->is_number_unsigned() &&
+      field->get<std::uint64_t>() >= static_cast<std::uint64_t>(ClaimLedger::kMinTtlSeconds) &&
+      field->get<std::uint64_t>() <= static_cast<std::uint64_t>(ClaimLedger::kMaxTtlSeconds);
   if (!in_range) return protocol_error("field 'ttl_seconds' must be " + range);
   return static_cast<std::int64_t>(field->get<std::uint64_t>());
 }
@@ -91,14 +92,16 @@ void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answer
   const auto project = string_field(req, "project");
   if (!project) return append_error(out.replies, req.id, project.error());
   if (!core::is_valid_project_name(*project)) {
-    return append_error(out.replies, req.id,
-                        protocol_error("field 'project' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)"));
+    return append_error(
+        out.replies, req.id,
+        protocol_error("field 'project' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)"));
   }
   const auto ttl = ttl_field(req);
   if (!ttl) return append_error(out.replies, req.id, ttl.error());
   auto value = one_shot_value(req);
   if (!value) return append_error(out.replies, req.id, value.error());
-  if (value->first.empty()) return append_error(out.replies, req.id, protocol_error("a one-shot secret cannot be empty"));
+  if (value->first.empty())
+    return append_error(out.replies, req.id, protocol_error("a one-shot secret cannot be empty"));
   if (value->first.size() > ClaimLedger::kMaxValueBytes) {
     return append_error(out.replies, req.id,
                         protocol_error("a one-shot secret is limited to " +
@@ -120,12 +123,13 @@ void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answer
     return append_error(out.replies, req.id, unavailable);
   }
   // The value is in secure memory now: wipe the request's copy before the wait.
-  wipe_string_field(const_cast<Request&>(req), "value");  // NOLINT: held owns the request; only wiping
+  wipe_string_field(const_cast<Request&>(req), "value");      // NOLINT: held owns the request; only wiping
   wipe_string_field(const_cast<Request&>(req), "value_b64");  // NOLINT
   auto secret = std::make_shared<std::pair<crypto::SecureBuffer, bool>>(std::move(*value));
   out.blocking = BlockingWork{
-      claim_executor_, [this, held = std::move(held), secret = std::move(secret), project = std::string(*project),
-                        ttl = *ttl, event = std::move(event), started](Answers& answers) mutable {
+      claim_executor_,
+      [this, held = std::move(held), secret = std::move(secret), project = std::string(*project), ttl = *ttl,
+       event = std::move(event), started](Answers& answers) mutable {
         const Request& held_request = held->get();
         auto ticket = broker_.claims->create(project, std::move(secret->first), secret->second, ttl);
         if (!ticket) {
@@ -134,9 +138,10 @@ void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answer
         }
         event["claim_id"] = ticket->id;
         audit::add(answers.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
-        append_ok_with_secret_field(answers.replies, held_request.id,
-                                    Json{{"claim_id", ticket->id}, {"expires_at", rfc3339(ticket->expires_at)}},
-                                    "token", ticket->token.view());
+        append_ok_with_secret_field(
+            answers.replies, held_request.id,
+            Json{{"claim_id", ticket->id}, {"expires_at", rfc3339(ticket->expires_at)}}, "token",
+            ticket->token.view());
       }};
 }
 
@@ -178,15 +183,15 @@ void AdminOps::claim_revoke(const Request& request, const PeerCredentials& peer,
   for (const core::ClaimInfo& info : broker_.claims->list()) {
     if (info.id == *id) event["project"] = info.project;
   }
-  out.blocking = BlockingWork{claim_executor_, [this, request_id = request.id, id = std::string(*id),
-                                                event = std::move(event), started](Answers& answers) mutable {
-                                auto revoked = broker_.claims->revoke(id);
-                                const std::string_view outcome =
-                                    revoked ? audit::kOk : std::string_view(revoked.error().code);
-                                audit::add(answers.audit_events, std::move(event), audit::kAllow, outcome, started);
-                                if (!revoked) return append_error(answers.replies, request_id, revoked.error());
-                                append_ok(answers.replies, request_id);
-                              }};
+  out.blocking = BlockingWork{
+      claim_executor_, [this, request_id = request.id, id = std::string(*id), event = std::move(event),
+                        started](Answers& answers) mutable {
+        auto revoked = broker_.claims->revoke(id);
+        const std::string_view outcome = revoked ? audit::kOk : std::string_view(revoked.error().code);
+        audit::add(answers.audit_events, std::move(event), audit::kAllow, outcome, started);
+        if (!revoked) return append_error(answers.replies, request_id, revoked.error());
+        append_ok(answers.replies, request_id);
+      }};
 }
 
 }  // namespace remo::server

@@ -1,7 +1,7 @@
 // The audit lines the server writes. core::AuditLog adds "time"; every line then carries "event",
 // "decision" (allow/deny), "outcome" ("ok" or the wire error code), "peer" {pid,uid,gid} and "latency_us",
-// plus the event's own fields ("project", "secret", "secret_count", "ciphertext_sha256", "claim_id"). Names and
-// decisions only: never a value, a key or a token.
+// plus the event's own fields ("project", "secret", "secret_count", "ciphertext_sha256", "claim_id"). Names
+// and decisions only: never a value, a key or a token.
 #pragma once
 
 #include <chrono>

@@ -25,7 +25,8 @@ Result<void> check_token_field(const Request& request) {
   const auto token = string_field(request, "token");
   if (!token) return token.error();
   if (!core::claim_token::looks_like_token(*token)) {
-    return protocol_error("field 'token' is not a one-shot secret token (rbc_ and 43 URL-safe base64 characters)");
+    return protocol_error(
+        "field 'token' is not a one-shot secret token (rbc_ and 43 URL-safe base64 characters)");
   }
   return {};
 }

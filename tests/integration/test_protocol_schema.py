@@ -73,6 +73,30 @@ class DaemonRepliesMatchSchema(unittest.TestCase):
         status = self.check(admin, {"op": "status"}, True)
         self.assertIsNone(status["secrets_loaded_at"])
 
+    def test_one_shot_ops_success_and_failure_shapes(self):
+        b = self.broker
+        admin = b.admin_socket
+        b.register("oneshot", [])
+        sock = b.project_socket("oneshot")
+        created = self.check(admin, {"op": "claim-create", "project": "oneshot", "value": "v", "ttl_seconds": 60,
+                                     "id": "c1"}, True)
+        made_b64 = self.check(admin, {"op": "claim-create", "project": "oneshot", "value_b64": "AAEC/w==",
+                                      "ttl_seconds": 60}, True)
+        self.check(admin, {"op": "claim-create", "project": "nosuch", "value": "v", "ttl_seconds": 60}, False)
+        self.check(admin, {"op": "claim-list"}, True)
+        self.assertIn("value", self.check(sock, {"op": "claim", "token": created["token"]}, True))
+        self.assertIn("value_b64", self.check(sock, {"op": "claim", "token": made_b64["token"]}, True))
+        self.check(sock, {"op": "claim", "token": created["token"]}, False)
+        self.check(sock, {"op": "delete", "token": created["token"]}, False)
+        third = self.check(admin, {"op": "claim-create", "project": "oneshot", "value": "v", "ttl_seconds": 60}, True)
+        self.check(sock, {"op": "delete", "token": third["token"]}, True)
+        fourth = self.check(admin, {"op": "claim-create", "project": "oneshot", "value": "v", "ttl_seconds": 60}, True)
+        self.check(admin, {"op": "claim-revoke", "claim_id": fourth["claim_id"]}, True)
+        self.check(admin, {"op": "claim-revoke", "claim_id": fourth["claim_id"]}, False)
+        listed = self.check(admin, {"op": "claim-list"}, True)
+        self.assertEqual(sorted(c["state"] for c in listed["claims"]), ["claimed", "claimed", "deleted", "revoked"])
+        self.assertEqual(self.check(admin, {"op": "status"}, True)["claims_pending"], 0)
+
     def test_protocol_errors_match_error_shape(self):
         with Connection(self.broker.admin_socket) as c:
             for raw in [b"nonsense\n", b'{"op":"frobnicate"}\n', b'{"op":"register"}\n']:
