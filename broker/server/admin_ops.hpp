@@ -1,5 +1,5 @@
 // AdminOps: the admin socket's ops (status, get-public-key, push-creds, clear-creds, register, unregister,
-// reload, rotate-bootstrap). Control plane: every call runs on the one control-plane thread, so these ops are
+// reload, rotate-bootstrap, lock, unlock). Control plane: every call runs on the one control-plane thread, so these ops are
 // serialized with each other without a lock, and none of their work (decryption, fsync) runs on a data-plane
 // thread.
 #pragma once
@@ -32,6 +32,9 @@ class AdminOps final : public Endpoint {
   void reload_project(const Request& request, const PeerCredentials& peer, Answers& out);
   // In admin_rotate_ops.cpp.
   void rotate_bootstrap(const Request& request, const PeerCredentials& peer, Answers& out);
+  // In admin_lock_ops.cpp.
+  void lock(const Request& request, const PeerCredentials& peer, Answers& out);
+  void unlock(const Request& request, const PeerCredentials& peer, Answers& out);
 
   BrokerState& broker_;
   ProjectRegistry& projects_;

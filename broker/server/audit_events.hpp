@@ -15,6 +15,7 @@
 namespace remo::server::audit {
 
 inline constexpr std::string_view kSecretGet = "secret.get";
+inline constexpr std::string_view kProjectInfo = "project.info";  // audited only when refused by the gate
 inline constexpr std::string_view kCredsPush = "creds.push";
 inline constexpr std::string_view kCredsClear = "creds.clear";
 inline constexpr std::string_view kProjectRegister = "project.register";
@@ -22,6 +23,8 @@ inline constexpr std::string_view kProjectUnregister = "project.unregister";
 inline constexpr std::string_view kProjectReload = "project.reload";
 inline constexpr std::string_view kPeerRejected = "peer.rejected";
 inline constexpr std::string_view kBootstrapRotate = "bootstrap.rotate";
+inline constexpr std::string_view kBrokerLock = "broker.lock";
+inline constexpr std::string_view kBrokerUnlock = "broker.unlock";
 
 inline constexpr std::string_view kAllow = "allow";
 inline constexpr std::string_view kDeny = "deny";

@@ -8,10 +8,13 @@
 
 namespace remo::server {
 
-ProjectListeners::ProjectListeners(IoPool& pool, const core::SecretStore& store, core::AuditLog& audit,
-                                   Listener::Options options, std::atomic<std::size_t>& live_connections)
+ProjectListeners::ProjectListeners(IoPool& pool, const core::SecretStore& store, const core::LockState& lock,
+                                   core::RateLimiter& limiter, core::AuditLog& audit, Listener::Options options,
+                                   std::atomic<std::size_t>& live_connections)
     : pool_(pool),
       store_(store),
+      lock_(lock),
+      limiter_(limiter),
       audit_(audit),
       options_(std::move(options)),
       live_connections_(live_connections) {}
@@ -22,7 +25,8 @@ Result<std::shared_ptr<ProjectSocket>> ProjectListeners::bind(const core::Regist
   if (refusing_) return Error{std::string(protocol::code::kInternalError), "the broker is stopping"};
   auto socket_file = bind_socket_file({socket_path, kProjectSocketMode, registration.gid});
   if (!socket_file) return std::move(socket_file).error();
-  auto endpoint = std::make_shared<ProjectOps>(std::move(state), registration.uids, store_);
+  auto endpoint = std::make_shared<ProjectOps>(std::move(state), registration.uids, store_,
+                                               DataPlaneGate(lock_, limiter_, registration.name));
   Listener::Options options = options_;
   options.name = "project " + registration.name;
   return std::shared_ptr<ProjectSocket>(std::make_shared<Listener>(

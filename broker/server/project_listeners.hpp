@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "broker/core/audit_log.hpp"
+#include "broker/core/lock_state.hpp"
+#include "broker/core/rate_limiter.hpp"
 #include "broker/core/secret_store.hpp"
 #include "broker/server/listener.hpp"
 #include "broker/server/project_registry.hpp"
@@ -18,8 +20,10 @@ inline constexpr unsigned kProjectSocketMode = 0660;
 
 class ProjectListeners final : public ProjectSocketFactory {
  public:
-  ProjectListeners(IoPool& pool, const core::SecretStore& store, core::AuditLog& audit,
-                   Listener::Options options, std::atomic<std::size_t>& live_connections);
+  // lock and limiter feed every project's DataPlaneGate.
+  ProjectListeners(IoPool& pool, const core::SecretStore& store, const core::LockState& lock,
+                   core::RateLimiter& limiter, core::AuditLog& audit, Listener::Options options,
+                   std::atomic<std::size_t>& live_connections);
 
   Result<std::shared_ptr<ProjectSocket>> bind(const core::Registration& registration,
                                               const std::filesystem::path& socket_path,
@@ -31,6 +35,8 @@ class ProjectListeners final : public ProjectSocketFactory {
  private:
   IoPool& pool_;
   const core::SecretStore& store_;
+  const core::LockState& lock_;
+  core::RateLimiter& limiter_;
   core::AuditLog& audit_;
   Listener::Options options_;
   std::atomic<std::size_t>& live_connections_;

@@ -1,5 +1,6 @@
 // ProjectOps: the ops of one project's socket (ping, info, get). Data plane: the policy and the secrets are
-// read through atomic snapshots, so a get never waits for a push, a reload or another client.
+// read through atomic snapshots, so a get never waits for a push, a reload or another client. Every op but
+// ping passes the DataPlaneGate (kill switch, rate limit) first.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include <sys/types.h>
 
 #include "broker/core/secret_store.hpp"
+#include "broker/server/data_plane_gate.hpp"
 #include "broker/server/endpoint.hpp"
 #include "broker/server/project_state.hpp"
 #include "broker/server/request.hpp"
@@ -19,19 +21,20 @@ class ProjectOps final : public Endpoint {
  public:
   // allowed_uids empty: any peer that can open the socket (its mode and group decide).
   ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
-             const core::SecretStore& store);
+             const core::SecretStore& store, DataPlaneGate gate);
 
   bool admit(const PeerCredentials& peer, Answers& out) override;
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
 
  private:
   void ping(const Request& request, Answers& out) const;
-  void info(const Request& request, Answers& out) const;
+  void info(const Request& request, const PeerCredentials& peer, Answers& out) const;
   void get(const Request& request, const PeerCredentials& peer, Answers& out) const;
 
   std::shared_ptr<const ProjectState> project_;
   std::vector<uid_t> allowed_uids_;
   const core::SecretStore& store_;
+  DataPlaneGate gate_;
 };
 
 }  // namespace remo::server

@@ -82,6 +82,16 @@ void append_error(ReplyBuffer& out, const Json& id, const Error& error) {
   append_error(out, id, error.code, error.message);
 }
 
+void append_error_with(ReplyBuffer& out, const Json& id, const Error& error, const Json& fields) {
+  Json reply = Json::object();
+  reply["ok"] = false;
+  if (!id.is_null()) reply["id"] = id;
+  reply["code"] = error.code;
+  reply["message"] = error.message;
+  for (const auto& [key, value] : fields.items()) reply[key] = value;
+  append_dump(out, reply);
+}
+
 Result<void> append_secret_value(ReplyBuffer& out, const Json& id, std::string_view secret_name,
                                  const core::SecretValue& value, std::int64_t ttl_seconds) {
   const std::string_view bytes = value.bytes.view();

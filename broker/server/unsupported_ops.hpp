@@ -1,5 +1,4 @@
-// Ops that are part of the wire protocol but arrive with a later issue (one-shot claims, the kill
-// switch). Until then they get a protocol_error that says so, rather than "unknown op".
+// Ops that are part of the wire protocol but arrive with a later issue (one-shot claims). Until then they get a protocol_error that says so, rather than "unknown op".
 #pragma once
 
 #include <algorithm>
@@ -14,8 +13,8 @@
 namespace remo::server {
 
 inline constexpr std::array<std::string_view, 2> kLaterProjectOps = {"claim", "delete"};
-inline constexpr std::array<std::string_view, 5> kLaterAdminOps = {"claim-create", "claim-list",
-                                                                   "claim-revoke", "lock", "unlock"};
+inline constexpr std::array<std::string_view, 3> kLaterAdminOps = {"claim-create", "claim-list",
+                                                                   "claim-revoke"};
 
 inline Error unknown_op_error(std::string_view op, std::span<const std::string_view> later_ops) {
   if (std::find(later_ops.begin(), later_ops.end(), op) != later_ops.end()) {
