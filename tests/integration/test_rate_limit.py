@@ -118,7 +118,7 @@ class RateLimitTest(unittest.TestCase):
                            ("[limits]\nburst = 2000000\n", "limits.burst"),
                            ("[limits]\nrequests_per_second = 1.5\n", "limits.requests_per_second"),
                            ("[limits]\nper_minute = 3\n", "limits.per_minute"),
-                           ("limits = 3\n", "limits")):
+                           ("[[limits]]\nburst = 1\n", "limits: expected a table")):
             write_manifest(tight_dir, "tight", ["TOKEN"], table)
             reply = broker.admin({"op": "reload", "name": "tight"})
             self.assertEqual(reply["code"], "manifest_invalid", table)
