@@ -2,7 +2,8 @@
 //
 // The flag lives in state_dir/locked.json, rewritten atomically on every change and read at start, so a
 // lock survives restarts:
-//   {"locked":true,"by":"uid 0","reason":"laptop stolen","at":"2024-05-01T12:34:56.000000Z","at_unix":1714566896}
+//   {"locked":true,"by":"uid 0","reason":"laptop
+//   stolen","at":"2024-05-01T12:34:56.000000Z","at_unix":1714566896}
 //
 // It fails closed:
 //   - lock() takes effect in memory at once, before the write, so requests stop even when the disk

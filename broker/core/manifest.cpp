@@ -216,7 +216,8 @@ Result<void> parse_limits(const toml::table& root, Manifest& manifest) {
   if (!limits) return std::move(limits).error();
   if (*limits == nullptr) return {};
   const toml::table& table = **limits;
-  if (auto known = reject_unknown_keys(table, "limits", {"requests_per_second", "burst"}); !known) return known;
+  if (auto known = reject_unknown_keys(table, "limits", {"requests_per_second", "burst"}); !known)
+    return known;
 
   auto rate = integer_in_range(table, "limits", "requests_per_second", 1, kMaxRequestsPerSecond);
   if (!rate) return std::move(rate).error();
@@ -295,7 +296,8 @@ Result<Manifest> parse_manifest(std::string_view toml_text, std::string_view exp
   }
 
   Manifest manifest;
-  if (auto known = reject_unknown_keys(root, "", {"schema_version", "project", "allowlist", "cache", "limits"});
+  if (auto known =
+          reject_unknown_keys(root, "", {"schema_version", "project", "allowlist", "cache", "limits"});
       !known) {
     return std::move(known).error();
   }

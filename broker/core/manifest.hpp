@@ -27,7 +27,7 @@ struct Manifest {
   std::optional<std::int64_t> cache_ttl_seconds;  // accepted for compatibility (1..86400)
   std::optional<std::int64_t> cache_max_entries;  // accepted for compatibility (1..1024)
   ManifestLimits limits;
-  std::filesystem::path source;                   // the file it was read from
+  std::filesystem::path source;  // the file it was read from
 
   bool allows(std::string_view secret_name) const;
 };

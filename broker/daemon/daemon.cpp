@@ -87,9 +87,10 @@ void on_control_plane(asio::io_context& control, Fn fn) {
 void load_lock_state(server::BrokerState& broker, const fs::path& state_dir) {
   broker.lock = std::make_unique<core::LockState>(state_dir / std::string(core::LockState::kFileName));
   if (const auto problem = broker.lock->problem()) {
-    spdlog::critical("{}: starting LOCKED (fail closed); every project request but ping is refused until an "
-                     "administrator sends unlock",
-                     *problem);
+    spdlog::critical(
+        "{}: starting LOCKED (fail closed); every project request but ping is refused until an "
+        "administrator sends unlock",
+        *problem);
   } else if (broker.lock->is_locked()) {
     const auto info = broker.lock->info();
     spdlog::warn("the broker is locked (by {}{}{}): project sockets answer only ping until unlock", info.by,

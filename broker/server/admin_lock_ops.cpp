@@ -61,10 +61,11 @@ Json lock_status(const BrokerState& broker) {
   }
   const core::LockState::Info info = broker.lock->info();
   const auto problem = broker.lock->problem();
-  return Json{{"locked", info.locked},
-              {"locked_at", info.locked && info.at ? Json(core::format_rfc3339_utc(*info.at)) : Json(nullptr)},
-              {"lock_reason", info.locked ? Json(info.reason) : Json(nullptr)},
-              {"lock_error", problem ? Json(*problem) : Json(nullptr)}};
+  return Json{
+      {"locked", info.locked},
+      {"locked_at", info.locked && info.at ? Json(core::format_rfc3339_utc(*info.at)) : Json(nullptr)},
+      {"lock_reason", info.locked ? Json(info.reason) : Json(nullptr)},
+      {"lock_error", problem ? Json(*problem) : Json(nullptr)}};
 }
 
 void AdminOps::lock(const Request& request, const PeerCredentials& peer, Answers& out) {

@@ -137,8 +137,8 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                  {"locked_at", std::move(lock["locked_at"])},
                  {"lock_reason", std::move(lock["lock_reason"])},
                  {"lock_error", std::move(lock["lock_error"])},
-                 {"rate_limit", broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->defaults())
-                                                     : Json(nullptr)},
+                 {"rate_limit",
+                  broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->defaults()) : Json(nullptr)},
                  {"signed_pushes_required", broker_.allowed_signers.has_value()}});
 }
 
@@ -192,7 +192,8 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
   broker_.store.replace(std::move(*secrets), loaded_at);
   broker_.bundle_error.reset();
   if (*signer) {
-    spdlog::info("push-creds: loaded a bundle of {} secrets signed by {}", secret_count, (*signer)->fingerprint);
+    spdlog::info("push-creds: loaded a bundle of {} secrets signed by {}", secret_count,
+                 (*signer)->fingerprint);
   } else {
     spdlog::info("push-creds: loaded a bundle of {} secrets", secret_count);
   }

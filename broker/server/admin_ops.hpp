@@ -1,7 +1,7 @@
 // AdminOps: the admin socket's ops (status, get-public-key, push-creds, clear-creds, register, unregister,
-// reload, rotate-bootstrap, lock, unlock). Control plane: every call runs on the one control-plane thread, so these ops are
-// serialized with each other without a lock, and none of their work (decryption, fsync) runs on a data-plane
-// thread.
+// reload, rotate-bootstrap, lock, unlock). Control plane: every call runs on the one control-plane thread, so
+// these ops are serialized with each other without a lock, and none of their work (decryption, fsync) runs on
+// a data-plane thread.
 #pragma once
 
 #include <functional>

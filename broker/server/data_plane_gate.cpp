@@ -35,11 +35,11 @@ bool DataPlaneGate::admit(const Request& request, const PeerCredentials& peer, s
   event["project"] = project_;
   event["retry_after_seconds"] = decision.retry_after_seconds;
   audit::add(out.audit_events, std::move(event), audit::kDeny, code::kRateLimited, started);
-  append_error_with(out.replies, request.id,
-                    Error{std::string(code::kRateLimited),
-                          "project " + project_ + " is over its request rate; retry in " +
-                              std::to_string(decision.retry_after_seconds) + " s"},
-                    Json{{"retry_after_seconds", decision.retry_after_seconds}});
+  append_error_with(
+      out.replies, request.id,
+      Error{std::string(code::kRateLimited), "project " + project_ + " is over its request rate; retry in " +
+                                                 std::to_string(decision.retry_after_seconds) + " s"},
+      Json{{"retry_after_seconds", decision.retry_after_seconds}});
   return false;
 }
 

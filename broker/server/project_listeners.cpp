@@ -9,8 +9,8 @@
 namespace remo::server {
 
 ProjectListeners::ProjectListeners(IoPool& pool, const core::SecretStore& store, const core::LockState& lock,
-                                   core::RateLimiter& limiter, core::AuditLog& audit, Listener::Options options,
-                                   std::atomic<std::size_t>& live_connections)
+                                   core::RateLimiter& limiter, core::AuditLog& audit,
+                                   Listener::Options options, std::atomic<std::size_t>& live_connections)
     : pool_(pool),
       store_(store),
       lock_(lock),

@@ -147,12 +147,14 @@ void ProjectRegistry::apply_rate_limits(const RegisteredProject& project) {
   const core::ManifestLimits& wanted = project.state->policy()->limits;
   const core::RateLimiter::Limits broker_default = limiter_->defaults();
   const core::RateLimiter::Limits limits = project_rate_limits(broker_default, wanted);
-  if ((wanted.requests_per_second && static_cast<double>(*wanted.requests_per_second) > limits.rate_per_second &&
+  if ((wanted.requests_per_second &&
+       static_cast<double>(*wanted.requests_per_second) > limits.rate_per_second &&
        broker_default.rate_per_second > 0) ||
       (wanted.burst && static_cast<double>(*wanted.burst) > limits.burst)) {
-    spdlog::warn("project {}: its manifest's [limits] ask for more than the broker default allows; the "
-                 "default applies (a manifest can only tighten it)",
-                 project.registration.name);
+    spdlog::warn(
+        "project {}: its manifest's [limits] ask for more than the broker default allows; the "
+        "default applies (a manifest can only tighten it)",
+        project.registration.name);
   }
   limiter_->set_limits(project.registration.name, limits);
 }

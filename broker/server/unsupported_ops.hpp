@@ -1,4 +1,5 @@
-// Ops that are part of the wire protocol but arrive with a later issue (one-shot claims). Until then they get a protocol_error that says so, rather than "unknown op".
+// Ops that are part of the wire protocol but arrive with a later issue (one-shot claims). Until then they get
+// a protocol_error that says so, rather than "unknown op".
 #pragma once
 
 #include <algorithm>

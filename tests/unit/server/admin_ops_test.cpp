@@ -73,7 +73,8 @@ std::string read_text(const fs::path& file) {
   return text.str();
 }
 
-// The broker's kill switch and rate limiter, as the daemon creates them; returns the limiter for the registry.
+// The broker's kill switch and rate limiter, as the daemon creates them; returns the limiter for the
+// registry.
 core::RateLimiter* add_guards(BrokerState& broker, const fs::path& state_dir) {
   fs::create_directories(state_dir);
   broker.lock = std::make_unique<core::LockState>(state_dir / "locked.json");
@@ -378,7 +379,8 @@ TEST_F(AdminOpsTest, LaterIssueAndUnknownOpsAreProtocolErrors) {
   EXPECT_EQ(call({{"op", "status"}, {"verbose", true}})["code"], "protocol_error");
 }
 
-// ---- kill switch --------------------------------------------------------------------------------------------
+// ---- kill switch
+// --------------------------------------------------------------------------------------------
 
 TEST_F(AdminOpsTest, StatusShowsTheLockTheRateLimitAndWhetherPushesMustBeSigned) {
   const Json status = call({{"op", "status"}});

@@ -112,13 +112,19 @@ TEST_F(BundleSignatureTest, EveryRefusalSaysWhy) {
   };
   for (const Case& bad : std::vector<Case>{
            {{{"op", "push-creds"}}, message, "signature_invalid", "missing signature"},
-           {{{"op", "push-creds"}, {"signature", signature}}, message + "x", "signature_invalid", "bad signature"},
+           {{{"op", "push-creds"}, {"signature", signature}},
+            message + "x",
+            "signature_invalid",
+            "bad signature"},
            {{{"op", "push-creds"}, {"signature", "nope"}}, message, "signature_invalid", "malformed armor"},
            {{{"op", "push-creds"}, {"signature", read_text(kVectors / "message.txt.ecdsa.sig")}},
             message,
             "signature_invalid",
             "unsupported key type"},
-           {{{"op", "push-creds"}, {"signature", 1}}, message, "protocol_error", "'signature' must be a string"},
+           {{{"op", "push-creds"}, {"signature", 1}},
+            message,
+            "protocol_error",
+            "'signature' must be a string"},
        }) {
     const auto checked = check_bundle_signature(request_with(bad.body), bytes_of(bad.data), *signers);
     ASSERT_FALSE(checked.ok()) << bad.expected;

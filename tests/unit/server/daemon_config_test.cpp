@@ -154,7 +154,8 @@ TEST_F(DaemonConfigTest, RateLimitsDefaultTo100PerSecondAndComeFromFileOrFlags) 
   EXPECT_FALSE(defaults.allowed_signers.has_value());
 
   write(dir_ / "config.toml", "requests_per_second = 7\nburst = 9\nallowed_signers = \"/etc/signers\"\n");
-  const DaemonConfig from_file = run_config({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()});
+  const DaemonConfig from_file =
+      run_config({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()});
   EXPECT_EQ(from_file.requests_per_second, 7);
   EXPECT_EQ(from_file.burst, 9);
   EXPECT_EQ(from_file.allowed_signers, fs::path("/etc/signers"));
@@ -179,7 +180,8 @@ TEST_F(DaemonConfigTest, RateLimitsDefaultTo100PerSecondAndComeFromFileOrFlags) 
     EXPECT_EQ(parsed.error().code, "usage");
     EXPECT_NE(parsed.error().message.find(bad[0]), std::string::npos);
   }
-  for (const std::string_view text : {"burst = 0\n", "requests_per_second = \"fast\"\n", "allowed_signers = 3\n"}) {
+  for (const std::string_view text :
+       {"burst = 0\n", "requests_per_second = \"fast\"\n", "allowed_signers = 3\n"}) {
     write(dir_ / "config.toml", text);
     const auto parsed = parse({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()});
     ASSERT_FALSE(parsed.ok()) << text;

@@ -52,7 +52,9 @@ class ProjectOpsTest : public ::testing::Test {
     return text;
   }
 
-  DataPlaneGate gate(const std::string& project = "myrepo") { return DataPlaneGate(lock_, limiter_, project); }
+  DataPlaneGate gate(const std::string& project = "myrepo") {
+    return DataPlaneGate(lock_, limiter_, project);
+  }
 
   std::vector<nlohmann::json> events_;  // every audit event the ops produced
   core::SecretStore store_;
