@@ -26,6 +26,7 @@ LockState::LockState(std::filesystem::path file) : file_(std::move(file)) {
       const json doc = json::parse((*bytes)->begin(), (*bytes)->end());
       info_.locked = doc.at("locked").get<bool>();
       info_.by = doc.at("by").get<std::string>();
+      info_.reason = doc.value("reason", std::string());  // files written before reasons existed lack it
       info_.at =
           std::chrono::system_clock::time_point(std::chrono::seconds(doc.at("at_unix").get<std::int64_t>()));
     } catch (const json::exception& e) {
@@ -33,7 +34,7 @@ LockState::LockState(std::filesystem::path file) : file_(std::move(file)) {
     }
   }
   if (problem_) {
-    info_ = Info{true, "broker (the lock file could not be read)", std::nullopt};
+    info_ = Info{true, "broker", "the lock file could not be read", std::nullopt};
   }
   locked_.store(info_.locked, std::memory_order_relaxed);
 }
@@ -43,30 +44,33 @@ Result<void> LockState::save(const Info& next) {
   const json doc{
       {"locked", next.locked},
       {"by", next.by},
+      {"reason", next.reason},
       {"at", format_rfc3339_utc(at)},
       {"at_unix", std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count()}};
   return write_file_atomically(file_, doc.dump() + "\n", 0600);
 }
 
-Result<void> LockState::lock(std::string_view by, std::chrono::system_clock::time_point now) {
+Result<bool> LockState::lock(std::string_view by, std::string_view reason,
+                             std::chrono::system_clock::time_point now) {
   const std::lock_guard hold(mutex_);
+  if (info_.locked && !problem_) return false;
   locked_.store(true, std::memory_order_relaxed);  // first: stop serving now, whatever the disk does
-  Info next{true, std::string(by), to_second(now)};
+  Info next{true, std::string(by), std::string(reason), to_second(now)};
   auto saved = save(next);
   info_ = std::move(next);
   if (!saved) {
-    return Error{
-        std::string(protocol::code::kInternalError),
-        "the broker is locked now, but the lock could not be saved and will not survive a restart: " +
-            saved.error().message};
+    // Kept as the problem so that status shows it and the next lock() tries to save again.
+    problem_ = "the lock could not be saved and will not survive a restart: " + saved.error().message;
+    return Error{std::string(protocol::code::kInternalError), "the broker is locked now, but " + *problem_};
   }
   problem_.reset();
-  return {};
+  return true;
 }
 
-Result<void> LockState::unlock(std::string_view by, std::chrono::system_clock::time_point now) {
+Result<bool> LockState::unlock(std::string_view by, std::chrono::system_clock::time_point now) {
   const std::lock_guard hold(mutex_);
-  Info next{false, std::string(by), to_second(now)};
+  if (!info_.locked) return false;
+  Info next{false, std::string(by), std::string(), to_second(now)};
   auto saved = save(next);
   if (!saved) {
     return Error{std::string(protocol::code::kInternalError),
@@ -75,7 +79,7 @@ Result<void> LockState::unlock(std::string_view by, std::chrono::system_clock::t
   info_ = std::move(next);
   problem_.reset();
   locked_.store(false, std::memory_order_relaxed);
-  return {};
+  return true;
 }
 
 LockState::Info LockState::info() const {

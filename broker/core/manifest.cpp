@@ -27,6 +27,8 @@ constexpr std::size_t kMaxManifestBytes = 64 * 1024;
 constexpr std::size_t kMaxProjectNameLength = 64;
 constexpr std::int64_t kMaxCacheTtlSeconds = 86400;
 constexpr std::int64_t kMaxCacheEntries = 1024;
+constexpr std::int64_t kMaxRequestsPerSecond = 1'000'000;
+constexpr std::int64_t kMaxBurst = 1'000'000;
 
 Error manifest_invalid(std::string message) {
   return Error{std::string(protocol::code::kManifestInvalid), std::move(message)};
@@ -210,6 +212,22 @@ Result<void> parse_cache(const toml::table& root, Manifest& manifest) {
   return {};
 }
 
+Result<void> parse_limits(const toml::table& root, Manifest& manifest) {
+  auto limits = table_member(root, "limits", false);
+  if (!limits) return std::move(limits).error();
+  if (*limits == nullptr) return {};
+  const toml::table& table = **limits;
+  if (auto known = reject_unknown_keys(table, "limits", {"requests_per_second", "burst"}); !known)
+    return known;
+
+  auto rate = integer_in_range(table, "limits", "requests_per_second", 1, kMaxRequestsPerSecond);
+  if (!rate) return std::move(rate).error();
+  auto burst = integer_in_range(table, "limits", "burst", 1, kMaxBurst);
+  if (!burst) return std::move(burst).error();
+  manifest.limits = ManifestLimits{*rate, *burst};
+  return {};
+}
+
 // strerror() is not thread-safe; the generic category's message() is.
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
@@ -283,7 +301,8 @@ Result<Manifest> parse_manifest(std::string_view toml_text, std::string_view exp
   }
 
   Manifest manifest;
-  if (auto known = reject_unknown_keys(root, "", {"schema_version", "project", "allowlist", "cache"});
+  if (auto known =
+          reject_unknown_keys(root, "", {"schema_version", "project", "allowlist", "cache", "limits"});
       !known) {
     return std::move(known).error();
   }
@@ -292,6 +311,7 @@ Result<Manifest> parse_manifest(std::string_view toml_text, std::string_view exp
     return std::move(project).error();
   if (auto allowlist = parse_allowlist(root, manifest); !allowlist) return std::move(allowlist).error();
   if (auto cache = parse_cache(root, manifest); !cache) return std::move(cache).error();
+  if (auto limits = parse_limits(root, manifest); !limits) return std::move(limits).error();
   return manifest;
 }
 

@@ -13,13 +13,21 @@
 
 namespace remo::core {
 
+// The optional [limits] table: a project's own request rate limit for its data-plane ops. It can only
+// tighten the broker's default (see server::project_rate_limits); each key absent = the default's.
+struct ManifestLimits {
+  std::optional<std::int64_t> requests_per_second;  // 1..1000000
+  std::optional<std::int64_t> burst;                // 1..1000000
+};
+
 struct Manifest {
   std::string name;
   std::string description;
   std::vector<std::string> allowlist;
   std::optional<std::int64_t> cache_ttl_seconds;  // accepted for compatibility (1..86400)
   std::optional<std::int64_t> cache_max_entries;  // accepted for compatibility (1..1024)
-  std::filesystem::path source;                   // the file it was read from
+  ManifestLimits limits;
+  std::filesystem::path source;  // the file it was read from
 
   bool allows(std::string_view secret_name) const;
 };

@@ -27,6 +27,9 @@ struct Settings {
   std::optional<std::int64_t> idle_timeout_seconds;
   std::optional<std::int64_t> max_connections;
   std::optional<std::string> log_level;
+  std::optional<std::int64_t> requests_per_second;
+  std::optional<std::int64_t> burst;
+  std::optional<fs::path> allowed_signers;
 };
 
 struct Range {
@@ -36,6 +39,8 @@ struct Range {
 constexpr Range kThreads{1, 1024};
 constexpr Range kIdleTimeoutSeconds{1, 86400};
 constexpr Range kMaxConnections{1, 1'000'000};
+constexpr Range kRequestsPerSecond{0, 1'000'000};  // 0: no limit
+constexpr Range kBurst{1, 1'000'000};
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
 // How the bootstrap-key credential is protected at rest: sealed to the TPM2 (and the host key), sealed to
 // the host key (/var/lib/systemd/credential.secret), or a plain root-only file (explicit opt-in).
@@ -67,13 +72,14 @@ Result<std::string> parse_log_level(std::string_view where, std::string_view tex
 // --- flags -----------------------------------------------------------------------------------------------
 
 using PathSetting = std::optional<fs::path> Settings::*;
-constexpr std::array<std::pair<std::string_view, PathSetting>, 6> kPathFlags = {{
+constexpr std::array<std::pair<std::string_view, PathSetting>, 7> kPathFlags = {{
     {"--config", &Settings::config},
     {"--sandbox", &Settings::sandbox},
     {"--bootstrap-key", &Settings::bootstrap_key},
     {"--socket-dir", &Settings::socket_dir},
     {"--state-dir", &Settings::state_dir},
     {"--audit-log", &Settings::audit_log},
+    {"--allowed-signers", &Settings::allowed_signers},
 }};
 
 using NumberSetting = std::optional<std::int64_t> Settings::*;
@@ -82,10 +88,12 @@ struct NumberFlag {
   NumberSetting setting;
   Range range;
 };
-constexpr std::array<NumberFlag, 3> kNumberFlags = {{
+constexpr std::array<NumberFlag, 5> kNumberFlags = {{
     {"--threads", &Settings::threads, kThreads},
     {"--idle-timeout", &Settings::idle_timeout_seconds, kIdleTimeoutSeconds},
     {"--max-connections", &Settings::max_connections, kMaxConnections},
+    {"--requests-per-second", &Settings::requests_per_second, kRequestsPerSecond},
+    {"--burst", &Settings::burst, kBurst},
 }};
 
 // Applies one "--flag value" to settings.
@@ -166,6 +174,12 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
       applied = number_key(settings.idle_timeout_seconds, kIdleTimeoutSeconds);
     else if (name == "max_connections")
       applied = number_key(settings.max_connections, kMaxConnections);
+    else if (name == "requests_per_second")
+      applied = number_key(settings.requests_per_second, kRequestsPerSecond);
+    else if (name == "burst")
+      applied = number_key(settings.burst, kBurst);
+    else if (name == "allowed_signers")
+      applied = path_key(settings.allowed_signers);
     else if (name == "log_level") {
       const auto* text = node.as_string();
       auto level = parse_log_level(where + ": log_level", text == nullptr ? std::string_view() : text->get());
@@ -252,6 +266,10 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
   config.max_connections =
       static_cast<std::size_t>(first_of(flags.max_connections, file.max_connections).value_or(4096));
   config.log_level = first_of(flags.log_level, file.log_level).value_or("info");
+  config.requests_per_second = first_of(flags.requests_per_second, file.requests_per_second).value_or(100);
+  config.burst = first_of(flags.burst, file.burst).value_or(200);
+  config.allowed_signers = first_of(flags.allowed_signers, file.allowed_signers);
+  if (config.allowed_signers) config.allowed_signers = absolute_path(*config.allowed_signers);
   return config;
 }
 
@@ -326,11 +344,21 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --idle-timeout SECONDS   close connections idle this long (default 60)
   --max-connections N      concurrent connections per socket (default 4096)
   --log-level LEVEL        debug, info, warn or error (default info)
+  --requests-per-second N  per-project rate limit on get and info (and one-shot claims): a token
+                           bucket refilled at N per second (default 100; 0 disables it). A manifest's
+                           [limits] table can only tighten it. Excess gets rate_limited.
+  --burst N                the bucket's size: requests a project may make at once (default 200)
+  --allowed-signers FILE   OpenSSH allowed_signers file; when set, push-creds must carry a signature
+                           made with `ssh-keygen -Y sign -n remo-broker` by an ssh-ed25519 key listed
+                           there, checked before decryption (without it a signature is ignored)
   --version                print the version and exit
   --help                   print this help and exit
 
 Config file keys: sandbox, bootstrap_key, socket_dir, state_dir, audit_log, threads,
-idle_timeout_seconds, max_connections, log_level.
+idle_timeout_seconds, max_connections, log_level, requests_per_second, burst, allowed_signers.
+
+Admin ops lock and unlock (the kill switch) persist in the state dir: a locked broker stays locked
+across restarts and answers every project request but ping with "locked".
 )";
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -30,6 +31,11 @@ struct DaemonConfig {
   std::chrono::seconds idle_timeout{60};
   std::size_t max_connections = 4096;
   std::string log_level = "info";
+  // The data plane's per-project token bucket (0 requests per second: no limit). Manifests can tighten it.
+  std::int64_t requests_per_second = 100;
+  std::int64_t burst = 200;
+  // OpenSSH allowed_signers file; when set, push-creds must be signed by one of its keys.
+  std::optional<std::filesystem::path> allowed_signers;
 };
 
 // What the configuration depends on outside the command line; tests pass their own.

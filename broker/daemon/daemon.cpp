@@ -26,6 +26,7 @@
 #include "broker/server/bootstrap_key.hpp"
 #include "broker/server/broker_state.hpp"
 #include "broker/server/bundle.hpp"
+#include "broker/server/bundle_signature.hpp"
 #include "broker/server/claim_expiry.hpp"
 #include "broker/server/claim_plane.hpp"
 #include "broker/server/io_pool.hpp"
@@ -101,7 +102,26 @@ void on_control_plane(asio::io_context& control, Fn fn) {
   done.get_future().wait();
 }
 
+// The kill switch as saved in the state dir. An unreadable lock file starts the broker locked (fail
+// closed) and says so here, in status (lock_error) and in sd_notify STATUS.
+void load_lock_state(server::BrokerState& broker, const fs::path& state_dir) {
+  broker.lock = std::make_unique<core::LockState>(state_dir / std::string(core::LockState::kFileName));
+  if (const auto problem = broker.lock->problem()) {
+    spdlog::critical(
+        "{}: starting LOCKED (fail closed); every project request but ping is refused until an "
+        "administrator sends unlock",
+        *problem);
+  } else if (broker.lock->is_locked()) {
+    const auto info = broker.lock->info();
+    spdlog::warn("the broker is locked (by {}{}{}): project sockets answer only ping until unlock", info.by,
+                 info.reason.empty() ? "" : ": ", info.reason);
+  }
+}
+
 std::string serving_status(const server::BrokerState& broker, const server::ProjectRegistry& registry) {
+  if (broker.lock && broker.lock->is_locked()) {
+    return "LOCKED: serving nothing to " + std::to_string(registry.projects().size()) + " projects";
+  }
   return "serving " + std::to_string(broker.store.snapshot()->secrets->size()) + " secrets to " +
          std::to_string(registry.projects().size()) + " projects";
 }
@@ -128,6 +148,21 @@ int run_daemon(const DaemonConfig& config) {
                  config.bootstrap_key.string());
   }
   phase_done("bootstrap key");
+  std::optional<crypto::AllowedSigners> allowed_signers;
+  if (config.allowed_signers) {
+    auto loaded = server::load_allowed_signers(*config.allowed_signers);
+    if (!loaded) {
+      spdlog::critical("cannot start: {}", loaded.error().message);
+      return 1;
+    }
+    for (const std::string& note : loaded->notes) {
+      spdlog::warn("allowed_signers {}: {} (ignored: only ssh-ed25519 keys can sign bundles)",
+                   config.allowed_signers->string(), note);
+    }
+    spdlog::info("signed pushes required: {} ssh-ed25519 keys in {}", loaded->signers.size(),
+                 config.allowed_signers->string());
+    allowed_signers = std::move(*loaded);
+  }
   if (auto made = make_directories(config); !made) {
     spdlog::critical("cannot start: {}", made.error().message);
     return 1;
@@ -139,6 +174,10 @@ int run_daemon(const DaemonConfig& config) {
   broker.decryption_key_source = config.decryption_key_source;
   broker.secrets_file = config.state_dir / "secrets.enc";
   broker.broker_uid = ::getuid();
+  broker.allowed_signers = std::move(allowed_signers);
+  load_lock_state(broker, config.state_dir);
+  broker.rate_limiter = std::make_unique<core::RateLimiter>(core::RateLimiter::Limits{
+      static_cast<double>(config.requests_per_second), static_cast<double>(config.burst)});
   load_saved_bundle(broker);
   open_claim_ledger(broker, config.state_dir);
   server::resume_rotation(broker);  // after the claim ledger is opened: it keeps claims.enc on both keys
@@ -165,11 +204,11 @@ int run_daemon(const DaemonConfig& config) {
 
   const server::SessionLimits project_limits{protocol::kProjectLineLimit, config.idle_timeout};
   const server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
-  server::ProjectListeners project_sockets(pool, broker.store, claim_plane, audit,
-                                           {"project", project_limits, config.max_connections, std::nullopt},
-                                           live_connections);
+  server::ProjectListeners project_sockets(
+      pool, broker.store, claim_plane, *broker.lock, *broker.rate_limiter, audit,
+      {"project", project_limits, config.max_connections, std::nullopt}, live_connections);
   server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
-                                   project_sockets);
+                                   project_sockets, broker.rate_limiter.get());
 
   const fs::path admin_path =
       config.socket_dir / (std::string(server::kAdminSocketName) + std::string(server::kSocketSuffix));

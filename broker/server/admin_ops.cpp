@@ -15,8 +15,11 @@
 #include "broker/core/state_file.hpp"
 #include "broker/core/timestamp.hpp"
 #include "broker/crypto/base64.hpp"
+#include "broker/server/admin_lock_ops.hpp"
 #include "broker/server/audit_events.hpp"
 #include "broker/server/bundle.hpp"
+#include "broker/server/bundle_signature.hpp"
+#include "broker/server/data_plane_gate.hpp"
 #include "broker/server/key_rotation.hpp"
 #include "broker/server/reply.hpp"
 #include "broker/server/unsupported_ops.hpp"
@@ -81,7 +84,7 @@ bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
 
 void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
-  static constexpr std::array<std::pair<std::string_view, Op>, 11> kOps = {{
+  static constexpr std::array<std::pair<std::string_view, Op>, 13> kOps = {{
       {"status", &AdminOps::status},
       {"get-public-key", &AdminOps::get_public_key},
       {"push-creds", &AdminOps::push_creds},
@@ -93,6 +96,8 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
       {"secret-digests", &AdminOps::secret_digests},
       {"claim-list", &AdminOps::claim_list},
       {"claim-revoke", &AdminOps::claim_revoke},
+      {"lock", &AdminOps::lock},
+      {"unlock", &AdminOps::unlock},
   }};
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
@@ -112,6 +117,7 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
     Json entry{{"name", name},
                {"socket_path", project.socket_path.string()},
                {"allowlist_size", project.state->policy()->allowlist.size()}};
+    if (broker_.rate_limiter) entry["rate_limit"] = rate_limits_json(broker_.rate_limiter->limits_for(name));
     if (auto error = project.error()) entry["error"] = *error;
     projects.push_back(std::move(entry));
   }
@@ -122,6 +128,7 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                                                  : broker_.claims_error  ? broker_.claims_error
                                                                          : projects_.persistence_error();
   Json rotation = rotation_status(broker_);
+  Json lock = lock_status(broker_);
   append_ok(out.replies, request.id,
             Json{{"broker_version", REMO_BROKER_VERSION},
                  {"protocol_version", protocol::kProtocolVersion},
@@ -135,7 +142,14 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                  {"last_error", last_error ? Json(*last_error) : Json(nullptr)},
                  {"rotation", std::move(rotation["rotation"])},
                  {"bootstrap_error", std::move(rotation["bootstrap_error"])},
-                 {"claims_pending", broker_.claims ? Json(broker_.claims->pending_count()) : Json(nullptr)}});
+                 {"claims_pending", broker_.claims ? Json(broker_.claims->pending_count()) : Json(nullptr)},
+                 {"locked", std::move(lock["locked"])},
+                 {"locked_at", std::move(lock["locked_at"])},
+                 {"lock_reason", std::move(lock["lock_reason"])},
+                 {"lock_error", std::move(lock["lock_error"])},
+                 {"rate_limit",
+                  broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->defaults()) : Json(nullptr)},
+                 {"signed_pushes_required", broker_.allowed_signers.has_value()}});
 }
 
 void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
@@ -148,7 +162,7 @@ void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*p
 // Only then is secrets.enc replaced (atomically) and the in-memory set swapped.
 void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"ciphertext_b64"}); !fields) {
+  if (auto fields = expect_only_fields(request, {"ciphertext_b64", "signature"}); !fields) {
     return append_error(out.replies, request.id, fields.error());
   }
   const auto encoded = string_field(request, "ciphertext_b64");
@@ -161,6 +175,18 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
   auto event = audit::begin(audit::kCredsPush, peer);
   event["ciphertext_sha256"] = sha256_hex(*ciphertext);
 
+  // Before anything else looks at the bundle: only a signed one is decrypted, when signatures are required.
+  auto signer = check_bundle_signature(request, *ciphertext, broker_.allowed_signers);
+  if (!signer) {
+    event["signature_error"] = signer.error().message;
+    return fail(std::move(event), started, request.id, signer.error(), out);
+  }
+  if (*signer) {
+    event["signer_fingerprint"] = (*signer)->fingerprint;
+    event["signer_principals"] = (*signer)->principal;
+  } else if (request.body.contains("signature")) {
+    event["signature"] = "ignored (no allowed_signers configured)";
+  }
   if (auto allowed = check_push_allowed(broker_); !allowed) {
     return fail(std::move(event), started, request.id, allowed.error(), out);
   }
@@ -175,7 +201,12 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
   const std::size_t secret_count = secrets->size();
   broker_.store.replace(std::move(*secrets), loaded_at);
   broker_.bundle_error.reset();
-  spdlog::info("push-creds: loaded a bundle of {} secrets", secret_count);
+  if (*signer) {
+    spdlog::info("push-creds: loaded a bundle of {} secrets signed by {}", secret_count,
+                 (*signer)->fingerprint);
+  } else {
+    spdlog::info("push-creds: loaded a bundle of {} secrets", secret_count);
+  }
   if (changed_) changed_();
 
   event["secret_count"] = secret_count;
@@ -275,8 +306,11 @@ void AdminOps::reload_project(const Request& request, const PeerCredentials& pee
   spdlog::info("reload: project {} allows {} secrets", *name, (*policy)->allowlist.size());
   if (changed_) changed_();
   event["allowlist_size"] = (*policy)->allowlist.size();
+  const Json rate_limit =
+      broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->limits_for(*name)) : Json(nullptr);
+  event["rate_limit"] = rate_limit;
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out.replies, request.id, Json{{"allowlist", (*policy)->allowlist}});
+  append_ok(out.replies, request.id, Json{{"allowlist", (*policy)->allowlist}, {"rate_limit", rate_limit}});
 }
 
 }  // namespace remo::server

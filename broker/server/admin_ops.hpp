@@ -1,8 +1,9 @@
 // AdminOps: the admin socket's ops (status, get-public-key, push-creds, clear-creds, register, unregister,
-// reload, rotate-bootstrap, secret-digests, claim-create, claim-list, claim-revoke). Control plane: every call runs on the
-// one control-plane thread, so these ops are serialized with each other without a lock, and none of their
-// work (decryption, fsync) runs on a data-plane thread. The one-shot secret ledger is the exception: it
-// locks for itself, and claim-create and claim-revoke wait for its fsync on a claim worker (claim_plane.hpp).
+// reload, rotate-bootstrap, secret-digests, claim-create, claim-list, claim-revoke, lock, unlock). Control
+// plane: every call runs on the one control-plane thread, so these ops are serialized with each other
+// without a lock, and none of their work (decryption, fsync) runs on a data-plane thread. The one-shot secret
+// ledger is the exception: it locks for itself, and claim-create and claim-revoke wait for its fsync on a
+// claim worker (claim_plane.hpp).
 #pragma once
 
 #include <functional>
@@ -43,6 +44,9 @@ class AdminOps final : public Endpoint {
   void claim_create(Request request, const PeerCredentials& peer, Answers& out);
   void claim_list(const Request& request, const PeerCredentials& peer, Answers& out);
   void claim_revoke(const Request& request, const PeerCredentials& peer, Answers& out);
+  // In admin_lock_ops.cpp.
+  void lock(const Request& request, const PeerCredentials& peer, Answers& out);
+  void unlock(const Request& request, const PeerCredentials& peer, Answers& out);
 
   BrokerState& broker_;
   ProjectRegistry& projects_;

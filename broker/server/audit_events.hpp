@@ -15,6 +15,7 @@
 namespace remo::server::audit {
 
 inline constexpr std::string_view kSecretGet = "secret.get";
+inline constexpr std::string_view kProjectInfo = "project.info";  // audited only when refused by the gate
 inline constexpr std::string_view kCredsPush = "creds.push";
 inline constexpr std::string_view kCredsClear = "creds.clear";
 inline constexpr std::string_view kCredsDigests = "creds.digests";
@@ -29,6 +30,8 @@ inline constexpr std::string_view kClaimClaim = "claim.claim";
 inline constexpr std::string_view kClaimDelete = "claim.delete";
 inline constexpr std::string_view kClaimRevoke = "claim.revoke";
 inline constexpr std::string_view kClaimExpired = "claim.expired";  // by the broker itself: no peer
+inline constexpr std::string_view kBrokerLock = "broker.lock";
+inline constexpr std::string_view kBrokerUnlock = "broker.unlock";
 
 inline constexpr std::string_view kAllow = "allow";
 inline constexpr std::string_view kDeny = "deny";

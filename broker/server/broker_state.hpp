@@ -13,8 +13,11 @@
 #include <vector>
 
 #include "broker/core/claim_ledger.hpp"
+#include "broker/core/lock_state.hpp"
+#include "broker/core/rate_limiter.hpp"
 #include "broker/core/secret_store.hpp"
 #include "broker/crypto/age.hpp"
+#include "broker/crypto/ssh_signature.hpp"
 #include "broker/server/rotation_marker.hpp"
 
 namespace remo::server {
@@ -35,6 +38,15 @@ struct BrokerState {
   std::unique_ptr<core::ClaimLedger>
       claims;  // one-shot secrets (state_dir/claims.enc); null when it could not be opened
   std::optional<std::string> claims_error;  // why claims is null; status reports it as last_error
+
+  // The kill switch (state_dir/locked.json) and the per-project rate limits: the daemon creates both before
+  // any socket; project sessions read them through their DataPlaneGate, admin ops change them.
+  std::unique_ptr<core::LockState> lock;
+  std::unique_ptr<core::RateLimiter> rate_limiter;
+
+  // Set when allowed_signers is configured: push-creds then needs an SSH signature (namespace remo-broker)
+  // over the ciphertext by one of these keys, checked before anything is decrypted.
+  std::optional<crypto::AllowedSigners> allowed_signers;
 
   // A bootstrap key rotation under way (state_dir/rotation.json, see key_rotation.hpp): until it is
   // confirmed, secrets.enc and claims.enc are encrypted to both its old and its new key.

@@ -1,7 +1,7 @@
 // The project socket's one-shot secret ops:
 //   {"op":"claim","token":"rbc_..."}   -> {"ok":true,"value":"..."} or {"ok":true,"value_b64":"..."}
 //   {"op":"delete","token":"rbc_..."}  -> {"ok":true}
-// validate -> (data-plane gate) -> act on a claim worker (the ledger replies once durable) -> audit -> reply.
+// data-plane gate -> validate -> act on a claim worker (the ledger replies once durable) -> audit -> reply.
 // Every reason a well-formed token does not work is the same not_found, so a container cannot tell a
 // claimed token from one of another project or one that never existed. The token is wiped from the
 // request once the op is done; the value goes from secure memory straight into the reply buffer.
@@ -38,9 +38,9 @@ void ProjectOps::one_shot(Request request, const PeerCredentials& peer, Answers&
   const bool is_claim = request.op == "claim";
   auto held = std::make_shared<RequestWithSecrets>(std::move(request), std::vector<std::string>{"token"});
   const Request& req = held->get();
+  // The kill switch and the rate limit come first; a refusal wipes the token with `held`.
+  if (!gate_.admit(req, peer, is_claim ? audit::kClaimClaim : audit::kClaimDelete, out)) return;
   if (auto valid = check_token_field(req); !valid) return append_error(out.replies, req.id, valid.error());
-
-  // data-plane gate (lock, rate limit) goes here
 
   auto event = audit::begin(is_claim ? audit::kClaimClaim : audit::kClaimDelete, peer);
   event["project"] = project_->name();

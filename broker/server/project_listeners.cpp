@@ -9,11 +9,14 @@
 namespace remo::server {
 
 ProjectListeners::ProjectListeners(IoPool& pool, const core::SecretStore& store, ClaimPlane claims,
+                                   const core::LockState& lock, core::RateLimiter& limiter,
                                    core::AuditLog& audit, Listener::Options options,
                                    std::atomic<std::size_t>& live_connections)
     : pool_(pool),
       store_(store),
       claims_(std::move(claims)),
+      lock_(lock),
+      limiter_(limiter),
       audit_(audit),
       options_(std::move(options)),
       live_connections_(live_connections) {}
@@ -24,7 +27,8 @@ Result<std::shared_ptr<ProjectSocket>> ProjectListeners::bind(const core::Regist
   if (refusing_) return Error{std::string(protocol::code::kInternalError), "the broker is stopping"};
   auto socket_file = bind_socket_file({socket_path, kProjectSocketMode, registration.gid});
   if (!socket_file) return std::move(socket_file).error();
-  auto endpoint = std::make_shared<ProjectOps>(std::move(state), registration.uids, store_, claims_);
+  auto endpoint = std::make_shared<ProjectOps>(std::move(state), registration.uids, store_,
+                                               DataPlaneGate(lock_, limiter_, registration.name), claims_);
   Listener::Options options = options_;
   options.name = "project " + registration.name;
   return std::shared_ptr<ProjectSocket>(std::make_shared<Listener>(

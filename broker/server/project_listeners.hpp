@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "broker/core/audit_log.hpp"
+#include "broker/core/lock_state.hpp"
+#include "broker/core/rate_limiter.hpp"
 #include "broker/core/secret_store.hpp"
 #include "broker/server/claim_plane.hpp"
 #include "broker/server/listener.hpp"
@@ -19,7 +21,9 @@ inline constexpr unsigned kProjectSocketMode = 0660;
 
 class ProjectListeners final : public ProjectSocketFactory {
  public:
-  ProjectListeners(IoPool& pool, const core::SecretStore& store, ClaimPlane claims, core::AuditLog& audit,
+  // lock and limiter feed every project's DataPlaneGate.
+  ProjectListeners(IoPool& pool, const core::SecretStore& store, ClaimPlane claims,
+                   const core::LockState& lock, core::RateLimiter& limiter, core::AuditLog& audit,
                    Listener::Options options, std::atomic<std::size_t>& live_connections);
 
   Result<std::shared_ptr<ProjectSocket>> bind(const core::Registration& registration,
@@ -33,6 +37,8 @@ class ProjectListeners final : public ProjectSocketFactory {
   IoPool& pool_;
   const core::SecretStore& store_;
   ClaimPlane claims_;
+  const core::LockState& lock_;
+  core::RateLimiter& limiter_;
   core::AuditLog& audit_;
   Listener::Options options_;
   std::atomic<std::size_t>& live_connections_;

@@ -14,10 +14,11 @@ namespace remo::server {
 namespace code = protocol::code;
 
 ProjectOps::ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
-                       const core::SecretStore& store, ClaimPlane claims)
+                       const core::SecretStore& store, DataPlaneGate gate, ClaimPlane claims)
     : project_(std::move(project)),
       allowed_uids_(std::move(allowed_uids)),
       store_(store),
+      gate_(std::move(gate)),
       claims_(std::move(claims)) {}
 
 bool ProjectOps::admit(const PeerCredentials& peer, Answers& out) {
@@ -37,7 +38,7 @@ void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, Answ
     return append_error(out.replies, request.id, parsed.error());
   if (request.op == "get") return get(request, peer, out);
   if (request.op == "ping") return ping(request, out);
-  if (request.op == "info") return info(request, out);
+  if (request.op == "info") return info(request, peer, out);
   if (request.op == "claim" || request.op == "delete") return one_shot(std::move(request), peer, out);
   append_error(out.replies, request.id, unknown_op_error(request.op, kLaterProjectOps));
 }
@@ -51,7 +52,8 @@ void ProjectOps::ping(const Request& request, Answers& out) const {
                  {"project", project_->name()}});
 }
 
-void ProjectOps::info(const Request& request, Answers& out) const {
+void ProjectOps::info(const Request& request, const PeerCredentials& peer, Answers& out) const {
+  if (!gate_.admit(request, peer, audit::kProjectInfo, out)) return;
   if (auto fields = expect_only_fields(request, {}); !fields)
     return append_error(out.replies, request.id, fields.error());
   append_ok(out.replies, request.id,
@@ -60,9 +62,10 @@ void ProjectOps::info(const Request& request, Answers& out) const {
                  {"schema_version", protocol::kManifestSchemaVersion}});
 }
 
-// validate -> authorize (allowlist, before any lookup) -> look up -> audit -> reply
+// gate (lock, rate) -> validate -> authorize (allowlist, before any lookup) -> look up -> audit -> reply
 void ProjectOps::get(const Request& request, const PeerCredentials& peer, Answers& out) const {
   const auto started = audit::Clock::now();
+  if (!gate_.admit(request, peer, audit::kSecretGet, out)) return;
   if (auto fields = expect_only_fields(request, {"name"}); !fields) {
     return append_error(out.replies, request.id, fields.error());
   }

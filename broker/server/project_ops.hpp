@@ -1,6 +1,7 @@
 // ProjectOps: the ops of one project's socket (ping, info, get, and the one-shot claim and delete). Data
 // plane: the policy and the secrets are read through atomic snapshots, so a get never waits for a push, a
 // reload or another client; claim and delete wait for the ledger's fsync on a claim worker, never here.
+// Every op but ping passes the DataPlaneGate (kill switch, rate limit) first.
 #pragma once
 
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "broker/core/secret_store.hpp"
 #include "broker/server/claim_plane.hpp"
+#include "broker/server/data_plane_gate.hpp"
 #include "broker/server/endpoint.hpp"
 #include "broker/server/project_state.hpp"
 #include "broker/server/request.hpp"
@@ -21,14 +23,14 @@ class ProjectOps final : public Endpoint {
  public:
   // allowed_uids empty: any peer that can open the socket (its mode and group decide).
   ProjectOps(std::shared_ptr<const ProjectState> project, std::vector<uid_t> allowed_uids,
-             const core::SecretStore& store, ClaimPlane claims = {});
+             const core::SecretStore& store, DataPlaneGate gate, ClaimPlane claims = {});
 
   bool admit(const PeerCredentials& peer, Answers& out) override;
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
 
  private:
   void ping(const Request& request, Answers& out) const;
-  void info(const Request& request, Answers& out) const;
+  void info(const Request& request, const PeerCredentials& peer, Answers& out) const;
   void get(const Request& request, const PeerCredentials& peer, Answers& out) const;
   // claim and delete, in project_claim_ops.cpp.
   void one_shot(Request request, const PeerCredentials& peer, Answers& out) const;
@@ -36,6 +38,7 @@ class ProjectOps final : public Endpoint {
   std::shared_ptr<const ProjectState> project_;
   std::vector<uid_t> allowed_uids_;
   const core::SecretStore& store_;
+  DataPlaneGate gate_;
   ClaimPlane claims_;
 };
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "broker/core/manifest.hpp"
+#include "broker/server/data_plane_gate.hpp"
 #include "protocol/codes.hpp"
 
 namespace remo::server {
@@ -17,10 +18,11 @@ std::optional<std::string> RegisteredProject::error() const {
 }
 
 ProjectRegistry::ProjectRegistry(std::filesystem::path socket_dir, std::filesystem::path registrations_file,
-                                 ProjectSocketFactory& sockets)
+                                 ProjectSocketFactory& sockets, core::RateLimiter* limiter)
     : socket_dir_(std::move(socket_dir)),
       registrations_file_(std::move(registrations_file)),
-      sockets_(sockets) {}
+      sockets_(sockets),
+      limiter_(limiter) {}
 
 ProjectRegistry::~ProjectRegistry() { close_all(); }
 
@@ -45,6 +47,7 @@ void ProjectRegistry::restore() {
       spdlog::error("project {}: {}; it denies every secret until reloaded", name, *policy.error);
     RegisteredProject project{std::move(registration), socket_path_for(name),
                               std::make_shared<ProjectState>(name, std::move(policy)), nullptr, std::nullopt};
+    apply_rate_limits(project);  // before the socket accepts its first request
     if (auto bound = bind_and_start(project); !bound) {
       spdlog::error("project {}: {}", name, bound.error().message);
     }
@@ -70,10 +73,12 @@ Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registr
   auto socket = sockets_.bind(project.registration, project.socket_path, project.state);
   if (!socket) return std::move(socket).error();
 
+  apply_rate_limits(project);  // before start(); a failure below forgets them again
   std::vector<core::Registration> registrations = registrations_without(name);
   registrations.push_back(std::move(registration));
   if (auto persisted = persist(registrations); !persisted) {
     (*socket)->close();
+    if (limiter_ != nullptr) limiter_->forget(name);
     return std::move(persisted).error();
   }
   project.socket = std::move(*socket);
@@ -90,6 +95,7 @@ Result<void> ProjectRegistry::remove(std::string_view name) {
   }
   if (auto persisted = persist(registrations_without(name)); !persisted) return persisted;
   if (entry->second.socket) entry->second.socket->close();
+  if (limiter_ != nullptr) limiter_->forget(name);
   projects_.erase(entry);
   return {};
 }
@@ -104,6 +110,7 @@ Result<std::shared_ptr<const ProjectPolicy>> ProjectRegistry::reload(std::string
   auto manifest = core::load_manifest(project.registration.project_path, project.registration.name);
   if (!manifest) return std::move(manifest).error();
   project.state->set_policy(ProjectPolicy::from_manifest(*manifest));
+  apply_rate_limits(project);
   if (!project.socket) {
     if (auto bound = bind_and_start(project); !bound) return std::move(bound).error();
   }
@@ -133,6 +140,23 @@ Result<void> ProjectRegistry::bind_and_start(RegisteredProject& project) {
   project.socket_error.reset();
   project.socket->start();
   return {};
+}
+
+void ProjectRegistry::apply_rate_limits(const RegisteredProject& project) {
+  if (limiter_ == nullptr) return;
+  const core::ManifestLimits& wanted = project.state->policy()->limits;
+  const core::RateLimiter::Limits broker_default = limiter_->defaults();
+  const core::RateLimiter::Limits limits = project_rate_limits(broker_default, wanted);
+  if ((wanted.requests_per_second &&
+       static_cast<double>(*wanted.requests_per_second) > limits.rate_per_second &&
+       broker_default.rate_per_second > 0) ||
+      (wanted.burst && static_cast<double>(*wanted.burst) > limits.burst)) {
+    spdlog::warn(
+        "project {}: its manifest's [limits] ask for more than the broker default allows; the "
+        "default applies (a manifest can only tighten it)",
+        project.registration.name);
+  }
+  limiter_->set_limits(project.registration.name, limits);
 }
 
 Result<void> ProjectRegistry::persist(const std::vector<core::Registration>& registrations) {

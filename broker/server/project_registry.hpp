@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "broker/common/result.hpp"
+#include "broker/core/rate_limiter.hpp"
 #include "broker/core/registrations.hpp"
 #include "broker/server/project_state.hpp"
 
@@ -53,8 +54,10 @@ struct RegisteredProject {
 
 class ProjectRegistry {
  public:
+  // limiter, when given, gets each project's limits (the broker default tightened by the manifest's
+  // [limits]) whenever its policy is loaded, and forgets the project when it is unregistered.
   ProjectRegistry(std::filesystem::path socket_dir, std::filesystem::path registrations_file,
-                  ProjectSocketFactory& sockets);
+                  ProjectSocketFactory& sockets, core::RateLimiter* limiter = nullptr);
   ~ProjectRegistry();
   ProjectRegistry(const ProjectRegistry&) = delete;
   ProjectRegistry& operator=(const ProjectRegistry&) = delete;
@@ -92,10 +95,12 @@ class ProjectRegistry {
   Result<void> persist(const std::vector<core::Registration>& registrations);
   std::vector<core::Registration> registrations_without(std::string_view name) const;
   Result<void> bind_and_start(RegisteredProject& project);
+  void apply_rate_limits(const RegisteredProject& project);
 
   std::filesystem::path socket_dir_;
   std::filesystem::path registrations_file_;
   ProjectSocketFactory& sockets_;
+  core::RateLimiter* limiter_;
   std::map<std::string, RegisteredProject, std::less<>> projects_;
   std::optional<std::string> persistence_error_;
 };

@@ -7,11 +7,11 @@ namespace remo::server {
 
 ProjectPolicy ProjectPolicy::from_manifest(const core::Manifest& manifest) {
   return ProjectPolicy{manifest.allowlist, manifest.cache_ttl_seconds.value_or(kDefaultTtlSeconds),
-                       std::nullopt};
+                       std::nullopt, manifest.limits};
 }
 
 ProjectPolicy ProjectPolicy::failed(std::string error) {
-  return ProjectPolicy{{}, kDefaultTtlSeconds, std::move(error)};
+  return ProjectPolicy{{}, kDefaultTtlSeconds, std::move(error), {}};
 }
 
 bool ProjectPolicy::allows(std::string_view secret_name) const {

@@ -22,6 +22,7 @@ struct ProjectPolicy {
   std::vector<std::string> allowlist;  // in manifest order
   std::int64_t ttl_seconds = kDefaultTtlSeconds;
   std::optional<std::string> error;  // why the manifest could not be loaded; the allowlist is then empty
+  core::ManifestLimits limits;       // the manifest's [limits]; the registry applies them to the rate limiter
 
   static ProjectPolicy from_manifest(const core::Manifest& manifest);
   // Deny everything, and say why in status.

@@ -82,6 +82,16 @@ void append_error(ReplyBuffer& out, const Json& id, const Error& error) {
   append_error(out, id, error.code, error.message);
 }
 
+void append_error_with(ReplyBuffer& out, const Json& id, const Error& error, const Json& fields) {
+  Json reply = Json::object();
+  reply["ok"] = false;
+  if (!id.is_null()) reply["id"] = id;
+  reply["code"] = error.code;
+  reply["message"] = error.message;
+  for (const auto& [key, value] : fields.items()) reply[key] = value;
+  append_dump(out, reply);
+}
+
 namespace {
 
 // ,"value":"..." or ,"value_b64":"...", straight from secure memory into out. A text value must be UTF-8

@@ -17,6 +17,8 @@ namespace remo::server {
 void append_ok(ReplyBuffer& out, const Json& id, const Json& fields = Json::object());
 void append_error(ReplyBuffer& out, const Json& id, std::string_view code, std::string_view message);
 void append_error(ReplyBuffer& out, const Json& id, const Error& error);
+// A failure reply with fields of its own after "message" (rate_limited: "retry_after_seconds").
+void append_error_with(ReplyBuffer& out, const Json& id, const Error& error, const Json& fields);
 
 // {"ok":true[,"id":ID],"value":"..."|"value_b64":"...","ttl_seconds":N}, written from the secure buffer
 // straight into out: the value passes through no other memory. A value pushed as text is escaped as a

@@ -1,5 +1,6 @@
-// Ops that are part of the wire protocol but arrive with a later issue (the kill switch). Until then they
-// get a protocol_error that says so, rather than "unknown op".
+// Ops that are part of the wire protocol but not implemented by this broker version (none at the moment;
+// the lists stay so that a future op can be announced before it lands). They get a protocol_error that
+// says so, rather than "unknown op".
 #pragma once
 
 #include <algorithm>
@@ -14,7 +15,7 @@
 namespace remo::server {
 
 inline constexpr std::array<std::string_view, 0> kLaterProjectOps = {};
-inline constexpr std::array<std::string_view, 2> kLaterAdminOps = {"lock", "unlock"};
+inline constexpr std::array<std::string_view, 0> kLaterAdminOps = {};
 
 inline Error unknown_op_error(std::string_view op, std::span<const std::string_view> later_ops) {
   if (std::find(later_ops.begin(), later_ops.end(), op) != later_ops.end()) {

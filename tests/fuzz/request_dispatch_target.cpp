@@ -165,7 +165,10 @@ void request_dispatch(Input input) {
   sandbox().reset_state();
   SandboxBroker state;
   server::AdminOps admin(state.broker, state.registry);
-  server::ProjectOps project(state.demo_state, {}, state.broker.store);
+  core::LockState lock(sandbox().path() / "state" / "locked.json");
+  core::RateLimiter limiter({0, 1});  // no limit: every line should reach the op handlers
+  server::ProjectOps project(state.demo_state, {}, state.broker.store,
+                             server::DataPlaneGate(lock, limiter, "demo"));
   const server::PeerCredentials peer{::getpid(), ::getuid(), ::getgid()};
 
   server::LineBuffer lines(protocol::kAdminLineLimit);
@@ -181,10 +184,12 @@ void request_dispatch(Input input) {
       const std::string request = expand_sandbox(*line);
       Answers admin_out;
       admin.handle(request, peer, admin_out);
+      if (admin_out.blocking) admin_out.blocking->run(admin_out);
       check_answers(admin_out);
       if (line->size() > protocol::kProjectLineLimit) continue;
       Answers project_out;
       project.handle(request, peer, project_out);
+      if (project_out.blocking) project_out.blocking->run(project_out);
       check_answers(project_out);
     }
   }

@@ -68,7 +68,7 @@ def push_b64(broker, secrets):
 @unittest.skipUnless(MOUNT_OK, "needs root and tmpfs mounts")
 class FullOrReadOnlyDisk(unittest.TestCase):
     def setUp(self):
-        self.broker = Broker()
+        self.broker = Broker(extra_args=["--requests-per-second", "0"])
         self.state = self.broker.sandbox / "state"
         self.log = self.broker.sandbox / "log"
         self.mounts = contextlib.ExitStack()
@@ -167,7 +167,7 @@ def process_memory_contains(pid, needle):
 @unittest.skipUnless(os.geteuid() == 0, "reading /proc/PID/mem of the daemon needs root")
 class SecretsLeaveMemory(unittest.TestCase):
     def setUp(self):
-        self.broker = Broker()
+        self.broker = Broker(extra_args=["--requests-per-second", "0"])
         self.addCleanup(self.broker.cleanup)
         self.broker.start()
 

@@ -19,7 +19,7 @@ ADMIN_LIMIT = 1024 * 1024
 class ProtocolRobustness(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.broker = Broker().start()
+        cls.broker = Broker(extra_args=["--requests-per-second", "0"]).start()  # floods one project
         assert cls.broker.push({"GITHUB_TOKEN": CANARY, "OTHER": "other-value"})["ok"]
         assert cls.broker.register("proj", ["GITHUB_TOKEN"])["ok"]
         cls.sock = cls.broker.project_socket("proj")

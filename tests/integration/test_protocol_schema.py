@@ -9,7 +9,7 @@ import unittest
 import jsonschema
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SOURCE_DIR, Broker, Connection  # noqa: E402
+from harness import SOURCE_DIR, Broker, Connection, write_manifest  # noqa: E402
 
 SCHEMA = __import__("json").loads((SOURCE_DIR / "protocol" / "remo-broker.schema.json").read_text())
 
@@ -96,6 +96,24 @@ class DaemonRepliesMatchSchema(unittest.TestCase):
         listed = self.check(admin, {"op": "claim-list"}, True)
         self.assertEqual(sorted(c["state"] for c in listed["claims"]), ["claimed", "claimed", "deleted", "revoked"])
         self.assertEqual(self.check(admin, {"op": "status"}, True)["claims_pending"], 0)
+
+    def test_kill_switch_and_rate_limit_shapes(self):
+        b = self.broker
+        admin = b.admin_socket
+        project_dir = b.sandbox / "projects" / "limited"
+        write_manifest(project_dir, "limited", ["TOKEN"], "[limits]\nrequests_per_second = 1\nburst = 1\n")
+        self.check(admin, {"op": "register", "name": "limited", "project_path": str(project_dir)}, True)
+        self.check(admin, {"op": "reload", "name": "limited"}, True)
+        sock = b.project_socket("limited")
+        self.check(sock, {"op": "get", "name": "TOKEN"})
+        self.assertEqual(self.check(sock, {"op": "get", "name": "TOKEN"}, False)["code"], "rate_limited")
+        self.check(admin, {"op": "lock", "reason": "schema check", "id": "l"}, True)
+        self.check(admin, {"op": "lock"}, True)
+        self.assertTrue(self.check(admin, {"op": "status"}, True)["locked"])
+        self.assertEqual(self.check(sock, {"op": "info"}, False)["code"], "locked")
+        self.check(admin, {"op": "unlock"}, True)
+        self.check(admin, {"op": "unlock"}, True)
+        self.check(admin, {"op": "unregister", "name": "limited"}, True)
 
     def test_protocol_errors_match_error_shape(self):
         with Connection(self.broker.admin_socket) as c:

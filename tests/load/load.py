@@ -248,7 +248,9 @@ def main():
     headroom = hard - 200
     hostile = min(args.hostile, headroom - args.connections)
 
-    broker = harness.Broker(extra_args=["--max-connections", str(max(hostile, args.connections) + 100)])
+    # No rate limit: this measures the daemon, not the per-project token bucket.
+    broker = harness.Broker(extra_args=["--max-connections", str(max(hostile, args.connections) + 100),
+                                        "--requests-per-second", "0"])
     ok = True
     try:
         broker.start()

@@ -44,12 +44,13 @@ TEST_F(LockStateTest, StartsUnlockedWithoutAFile) {
 TEST_F(LockStateTest, LockPersistsAcrossRestarts) {
   {
     LockState state(file());
-    ASSERT_TRUE(state.lock("uid 0", when_));
+    ASSERT_TRUE(state.lock("uid 0", "laptop stolen", when_));
     EXPECT_TRUE(state.is_locked());
   }
   LockState reloaded(file());
   EXPECT_TRUE(reloaded.is_locked());
   EXPECT_EQ(reloaded.info().by, "uid 0");
+  EXPECT_EQ(reloaded.info().reason, "laptop stolen");
   EXPECT_EQ(reloaded.info().at, when_);
   EXPECT_EQ(fs::status(file()).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
@@ -62,7 +63,7 @@ TEST_F(LockStateTest, LockPersistsAcrossRestarts) {
 TEST_F(LockStateTest, UnlockPersistsAcrossRestarts) {
   {
     LockState state(file());
-    ASSERT_TRUE(state.lock("uid 0", when_));
+    ASSERT_TRUE(state.lock("uid 0", "laptop stolen", when_));
     ASSERT_TRUE(state.unlock("uid 1000", when_ + seconds(5)));
     EXPECT_FALSE(state.is_locked());
   }
@@ -86,7 +87,7 @@ TEST_F(LockStateTest, CorruptFileLoadsLocked) {
 
 TEST_F(LockStateTest, LockTakesEffectEvenWhenTheDiskFails) {
   LockState state(dir_ / "missing-dir" / "locked.json");
-  auto result = state.lock("uid 0", when_);
+  auto result = state.lock("uid 0", "laptop stolen", when_);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, "internal_error");
   EXPECT_TRUE(state.is_locked());
@@ -94,13 +95,62 @@ TEST_F(LockStateTest, LockTakesEffectEvenWhenTheDiskFails) {
 
 TEST_F(LockStateTest, UnlockThatCannotBeSavedStaysLocked) {
   LockState state(file());
-  ASSERT_TRUE(state.lock("uid 0", when_));
+  ASSERT_TRUE(state.lock("uid 0", "laptop stolen", when_));
   fs::remove(file());
   fs::create_directory(file());  // a directory where the file goes: the rename fails
   auto result = state.unlock("uid 0", when_);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, "internal_error");
   EXPECT_TRUE(state.is_locked());
+}
+
+TEST_F(LockStateTest, RepeatedLockKeepsTheFirstTimeAndReason) {
+  LockState state(file());
+  auto first = state.lock("uid 0", "laptop stolen", when_);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(*first);
+  auto again = state.lock("uid 1000", "second try", when_ + seconds(30));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(state.info().reason, "laptop stolen");
+  EXPECT_EQ(state.info().at, when_);
+  EXPECT_EQ(LockState(file()).info().reason, "laptop stolen");
+}
+
+TEST_F(LockStateTest, UnlockOfAnUnlockedBrokerChangesNothing) {
+  LockState state(file());
+  auto result = state.unlock("uid 0", when_);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(*result);
+  EXPECT_FALSE(fs::exists(file()));
+}
+
+TEST_F(LockStateTest, LockOverAnUnreadableFileSavesTheOperatorsLock) {
+  ASSERT_TRUE(write_file_atomically(file(), std::string_view("[]"), 0600));
+  LockState state(file());
+  ASSERT_TRUE(state.is_locked());
+  EXPECT_EQ(state.info().reason, "the lock file could not be read");
+  auto result = state.lock("uid 0", "investigating", when_);
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(*result);
+  EXPECT_FALSE(state.problem());
+  LockState reloaded(file());
+  EXPECT_FALSE(reloaded.problem());
+  EXPECT_EQ(reloaded.info().reason, "investigating");
+}
+
+TEST_F(LockStateTest, LockThatCouldNotBeSavedIsRetried) {
+  const fs::path file = dir_ / "later" / "locked.json";
+  LockState state(file);
+  ASSERT_FALSE(state.is_locked());
+  ASSERT_FALSE(state.lock("uid 0", "first", when_));  // the directory does not exist yet
+  ASSERT_TRUE(state.problem());
+  fs::create_directory(dir_ / "later");
+  auto retried = state.lock("uid 0", "second", when_);
+  ASSERT_TRUE(retried);
+  EXPECT_TRUE(*retried);
+  EXPECT_FALSE(state.problem());
+  EXPECT_TRUE(LockState(file).is_locked());
 }
 
 }  // namespace

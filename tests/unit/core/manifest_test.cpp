@@ -94,6 +94,36 @@ TEST(Manifest, CacheTableMayOmitEitherKey) {
   EXPECT_FALSE(manifest->cache_max_entries.has_value());
 }
 
+TEST(Manifest, LimitsTableIsOptionalAndEachKeyToo) {
+  auto none = parse_manifest(minimal_with("", "", "secrets = []"), "myrepo");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->limits.requests_per_second.has_value());
+  EXPECT_FALSE(none->limits.burst.has_value());
+  auto both = parse_manifest(
+      minimal_with("", "", "secrets = []", "[limits]\nrequests_per_second = 5\nburst = 10\n"), "myrepo");
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  EXPECT_EQ(both->limits.requests_per_second, 5);
+  EXPECT_EQ(both->limits.burst, 10);
+  auto burst_only = parse_manifest(minimal_with("", "", "secrets = []", "[limits]\nburst = 1\n"), "myrepo");
+  ASSERT_TRUE(burst_only.ok());
+  EXPECT_FALSE(burst_only->limits.requests_per_second.has_value());
+  EXPECT_EQ(burst_only->limits.burst, 1);
+}
+
+TEST(Manifest, BadLimitsAreNamed) {
+  expect_invalid(minimal_with("", "", "secrets = []", "[limits]\nrequests_per_second = 0\n"),
+                 {"limits.requests_per_second", "out of range 1..1000000"});
+  expect_invalid(minimal_with("", "", "secrets = []", "[limits]\nburst = 1000001\n"),
+                 {"limits.burst", "out of range"});
+  expect_invalid(minimal_with("", "", "secrets = []", "[limits]\nburst = -3\n"), {"limits.burst"});
+  expect_invalid(minimal_with("", "", "secrets = []", "[limits]\nrequests_per_second = 2.5\n"),
+                 {"limits.requests_per_second", "got a float"});
+  expect_invalid(minimal_with("", "", "secrets = []", "[limits]\nburst = \"10\"\n"),
+                 {"limits.burst", "expected an integer"});
+  expect_invalid(minimal_with("", "", "secrets = []", "[limits]\nper_minute = 3\n"), {"limits.per_minute"});
+  expect_invalid(minimal_with("limits = 3"), {"limits", "expected a table, got an integer"});
+}
+
 TEST(Manifest, UnknownTopLevelKeyIsNamed) {
   expect_invalid(minimal_with("colour = \"blue\""), {"colour", "unknown key"});
 }

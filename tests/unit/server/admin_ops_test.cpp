@@ -73,10 +73,20 @@ std::string read_text(const fs::path& file) {
   return text.str();
 }
 
+// The broker's kill switch and rate limiter, as the daemon creates them; returns the limiter for the
+// registry.
+core::RateLimiter* add_guards(BrokerState& broker, const fs::path& state_dir) {
+  fs::create_directories(state_dir);
+  broker.lock = std::make_unique<core::LockState>(state_dir / "locked.json");
+  broker.rate_limiter = std::make_unique<core::RateLimiter>(core::RateLimiter::Limits{100, 200});
+  return broker.rate_limiter.get();
+}
+
 class AdminOpsTest : public ::testing::Test {
  protected:
   AdminOpsTest()
-      : registry_(dir_ / "run", dir_ / "state" / "registrations.json", sockets_),
+      : registry_(dir_ / "run", dir_ / "state" / "registrations.json", sockets_,
+                  add_guards(broker_, dir_ / "state")),
         ops_(broker_, registry_, [this] { ++changes_; }) {
     fs::create_directories(dir_ / "run");
     fs::create_directories(dir_ / "state");
@@ -103,12 +113,14 @@ class AdminOpsTest : public ::testing::Test {
                  {"ciphertext_b64", base64(encrypt_to(broker_.identities[0].recipient(), bundle))}});
   }
 
-  fs::path make_project(const std::string& name, const std::string& allow = R"("GITHUB_TOKEN")") {
+  fs::path make_project(const std::string& name, const std::string& allow = R"("GITHUB_TOKEN")",
+                        const std::string& extra = "") {
     const fs::path project = dir_ / "projects" / name;
     fs::create_directories(project / ".devcontainer");
     std::ofstream(project / ".devcontainer" / "remo-broker.toml")
         << "schema_version = 1\n[project]\nname = \"" << name << "\"\n[allowlist]\nsecrets = [" << allow
-        << "]\n";
+        << "]\n"
+        << extra;
     return project;
   }
 
@@ -258,7 +270,7 @@ TEST_F(AdminOpsTest, RegisterBindsPersistsAndStartsTheProjectSocket) {
   const Json status = call({{"op", "status"}});
   EXPECT_EQ(status["projects"],
             Json::parse(R"([{"name":"myrepo","socket_path":")" + (dir_ / "run" / "myrepo.sock").string() +
-                        R"(","allowlist_size":1}])"));
+                        R"(","allowlist_size":1,"rate_limit":{"requests_per_second":100,"burst":200}}])"));
   EXPECT_EQ(events_.back()["event"], "project.register");
 }
 
@@ -320,7 +332,9 @@ TEST_F(AdminOpsTest, ReloadSwapsTheAllowlistAndKeepsTheOldOneOnError) {
   ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
   make_project("myrepo", R"("GITHUB_TOKEN", "NPM_TOKEN")");
   EXPECT_EQ(call({{"op", "reload"}, {"name", "myrepo"}}),
-            (Json{{"ok", true}, {"allowlist", {"GITHUB_TOKEN", "NPM_TOKEN"}}}));
+            (Json{{"ok", true},
+                  {"allowlist", {"GITHUB_TOKEN", "NPM_TOKEN"}},
+                  {"rate_limit", {{"requests_per_second", 100}, {"burst", 200}}}}));
   EXPECT_EQ(sockets_.bound[0].state->policy()->allowlist.size(), 2U);
   EXPECT_EQ(sockets_.bound.size(), 1U) << "the socket stays up";
 
@@ -359,9 +373,117 @@ TEST_F(AdminOpsTest, OnlyRootAndTheBrokersUidAreAdmitted) {
 }
 
 TEST_F(AdminOpsTest, LaterIssueAndUnknownOpsAreProtocolErrors) {
-  EXPECT_EQ(call({{"op", "unlock"}})["message"], "op 'unlock' is not implemented by this broker version yet");
+  EXPECT_EQ(call({{"op", "claim-list"}})["message"],
+            "op 'claim-list' is not implemented by this broker version yet");
   EXPECT_EQ(call({{"op", "frobnicate"}})["message"], "unknown op 'frobnicate'");
   EXPECT_EQ(call({{"op", "status"}, {"verbose", true}})["code"], "protocol_error");
+}
+
+// ---- kill switch
+// --------------------------------------------------------------------------------------------
+
+TEST_F(AdminOpsTest, StatusShowsTheLockTheRateLimitAndWhetherPushesMustBeSigned) {
+  const Json status = call({{"op", "status"}});
+  EXPECT_EQ(status["locked"], false);
+  EXPECT_TRUE(status["locked_at"].is_null());
+  EXPECT_TRUE(status["lock_reason"].is_null());
+  EXPECT_TRUE(status["lock_error"].is_null());
+  EXPECT_EQ(status["rate_limit"], (Json{{"requests_per_second", 100}, {"burst", 200}}));
+  EXPECT_EQ(status["signed_pushes_required"], false);
+}
+
+TEST_F(AdminOpsTest, LockAndUnlockAreIdempotentPersistentAndAudited) {
+  const Json locked = call({{"op", "lock"}, {"reason", "laptop stolen"}, {"id", 1}});
+  EXPECT_EQ(locked["ok"], true);
+  EXPECT_EQ(locked["id"], 1);
+  EXPECT_EQ(locked["locked"], true);
+  EXPECT_EQ(locked["changed"], true);
+  EXPECT_EQ(locked["lock_reason"], "laptop stolen");
+  ASSERT_TRUE(locked["locked_at"].is_string());
+  EXPECT_TRUE(broker_.lock->is_locked());
+  EXPECT_TRUE(core::LockState(dir_ / "state" / "locked.json").is_locked()) << "saved before the reply";
+
+  const Json again = call({{"op", "lock"}, {"reason", "another reason"}});
+  EXPECT_EQ(again["changed"], false);
+  EXPECT_EQ(again["locked_at"], locked["locked_at"]);
+  EXPECT_EQ(again["lock_reason"], "laptop stolen") << "the first lock's reason stays";
+
+  const Json status = call({{"op", "status"}});
+  EXPECT_EQ(status["locked"], true);
+  EXPECT_EQ(status["locked_at"], locked["locked_at"]);
+  EXPECT_EQ(status["lock_reason"], "laptop stolen");
+  EXPECT_EQ(changes_, 1) << "only a real change updates the sd_notify status";
+
+  EXPECT_EQ(call({{"op", "unlock"}}), (Json{{"ok", true}, {"locked", false}, {"changed", true}}));
+  EXPECT_EQ(call({{"op", "unlock"}}), (Json{{"ok", true}, {"locked", false}, {"changed", false}}));
+  EXPECT_FALSE(core::LockState(dir_ / "state" / "locked.json").is_locked());
+  EXPECT_EQ(call({{"op", "status"}})["locked"], false);
+
+  ASSERT_EQ(events_.size(), 4U);
+  EXPECT_EQ(events_[0]["event"], "broker.lock");
+  EXPECT_EQ(events_[0]["reason"], "laptop stolen");
+  EXPECT_EQ(events_[0]["changed"], true);
+  EXPECT_EQ(events_[0]["peer"], (nlohmann::json{{"pid", 99}, {"uid", 0}, {"gid", 0}}));
+  EXPECT_EQ(events_[0]["outcome"], "ok");
+  EXPECT_EQ(events_[1]["changed"], false);
+  EXPECT_EQ(events_[2]["event"], "broker.unlock");
+  EXPECT_EQ(events_[2]["changed"], true);
+  EXPECT_EQ(events_[3]["changed"], false);
+}
+
+TEST_F(AdminOpsTest, ALockWithoutAReasonIsFine) {
+  const Json locked = call({{"op", "lock"}});
+  EXPECT_EQ(locked["locked"], true);
+  EXPECT_EQ(locked["lock_reason"], "");
+}
+
+TEST_F(AdminOpsTest, BadLockRequestsAreProtocolErrorsAndLockNothing) {
+  for (const Json& request :
+       {Json{{"op", "lock"}, {"reason", 7}}, Json{{"op", "lock"}, {"reason", std::string(257, 'x')}},
+        Json{{"op", "lock"}, {"reason", "two\nlines"}}, Json{{"op", "lock"}, {"why", "typo"}},
+        Json{{"op", "unlock"}, {"force", true}}}) {
+    const Json reply = call(request);
+    EXPECT_EQ(reply["code"], "protocol_error") << request.dump();
+  }
+  EXPECT_FALSE(broker_.lock->is_locked());
+  EXPECT_TRUE(events_.empty());
+}
+
+TEST_F(AdminOpsTest, AnUnsavableUnlockKeepsTheBrokerLocked) {
+  ASSERT_EQ(call({{"op", "lock"}})["ok"], true);
+  fs::remove(dir_ / "state" / "locked.json");
+  fs::create_directory(dir_ / "state" / "locked.json");  // the rename onto it fails
+  const Json reply = call({{"op", "unlock"}});
+  EXPECT_EQ(reply["code"], "internal_error");
+  EXPECT_TRUE(broker_.lock->is_locked());
+  EXPECT_EQ(events_.back()["outcome"], "internal_error");
+}
+
+// ---- rate limits from manifests -----------------------------------------------------------------------
+
+TEST_F(AdminOpsTest, AManifestsLimitsTightenTheDefaultAndReloadPicksThemUp) {
+  const fs::path project = make_project("myrepo", R"("GITHUB_TOKEN")", "[limits]\nrequests_per_second = 5\n");
+  ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
+  EXPECT_EQ(broker_.rate_limiter->limits_for("myrepo"), (core::RateLimiter::Limits{5, 200}));
+  EXPECT_EQ(call({{"op", "status"}})["projects"][0]["rate_limit"],
+            (Json{{"requests_per_second", 5}, {"burst", 200}}));
+
+  make_project("myrepo", R"("GITHUB_TOKEN")", "[limits]\nrequests_per_second = 5000\nburst = 2\n");
+  const Json reloaded = call({{"op", "reload"}, {"name", "myrepo"}});
+  EXPECT_EQ(reloaded["rate_limit"], (Json{{"requests_per_second", 100}, {"burst", 2}}))
+      << "a looser rate is capped at the broker default";
+
+  make_project("myrepo");
+  EXPECT_EQ(call({{"op", "reload"}, {"name", "myrepo"}})["rate_limit"],
+            (Json{{"requests_per_second", 100}, {"burst", 200}}));
+
+  make_project("myrepo", R"("GITHUB_TOKEN")", "[limits]\nrequests_per_second = 0\n");
+  const Json refused = call({{"op", "reload"}, {"name", "myrepo"}});
+  EXPECT_EQ(refused["code"], "manifest_invalid");
+  EXPECT_NE(refused["message"].get<std::string>().find("limits.requests_per_second"), std::string::npos);
+
+  ASSERT_EQ(call({{"op", "unregister"}, {"name", "myrepo"}})["ok"], true);
+  EXPECT_EQ(broker_.rate_limiter->limits_for("myrepo"), broker_.rate_limiter->defaults()) << "forgotten";
 }
 
 }  // namespace

@@ -64,9 +64,9 @@ class ClaimOpsTest : public ::testing::Test {
       EXPECT_TRUE(registry_.add(core::Registration{name, project, {}, std::nullopt}));
     }
     admin_ = std::make_unique<AdminOps>(broker_, registry_);
-    proj_ = std::make_unique<ProjectOps>(state("proj"), std::vector<uid_t>{}, store_,
+    proj_ = std::make_unique<ProjectOps>(state("proj"), std::vector<uid_t>{}, store_, gate("proj"),
                                          ClaimPlane{broker_.claims.get(), {}});
-    other_ = std::make_unique<ProjectOps>(state("other"), std::vector<uid_t>{}, store_,
+    other_ = std::make_unique<ProjectOps>(state("other"), std::vector<uid_t>{}, store_, gate("other"),
                                           ClaimPlane{broker_.claims.get(), {}});
   }
 
@@ -132,7 +132,11 @@ class ClaimOpsTest : public ::testing::Test {
     return nullptr;
   }
 
+  DataPlaneGate gate(const std::string& project) { return DataPlaneGate(lock_, limiter_, project); }
+
   test_support::TempDir dir_;
+  core::LockState lock_{dir_ / "state" / "locked.json"};
+  core::RateLimiter limiter_{{0, 1000}};  // no limit: these tests are about the ledger
   NoSockets sockets_;
   ProjectRegistry registry_;
   BrokerState broker_;
@@ -322,7 +326,7 @@ TEST_F(ClaimOpsTest, StatusCountsPendingClaims) {
 TEST_F(ClaimOpsTest, WithoutALedgerEveryOpSaysWhy) {
   broker_.claims.reset();
   broker_.claims_error = "claims.enc: cannot decrypt the one-shot secret ledger";
-  ProjectOps orphan(state("proj"), {}, store_, ClaimPlane{nullptr, {}});
+  ProjectOps orphan(state("proj"), {}, store_, gate("proj"), ClaimPlane{nullptr, {}});
   const Json created = create({{"project", "proj"}, {"value", "v"}, {"ttl_seconds", 60}});
   EXPECT_EQ(created["code"], "internal_error");
   EXPECT_NE(created["message"].get<std::string>().find("cannot decrypt"), std::string::npos);

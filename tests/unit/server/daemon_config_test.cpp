@@ -171,6 +171,50 @@ TEST_F(DaemonConfigTest, TheConfigFileSetsValuesAndFlagsOverrideIt) {
   EXPECT_EQ(config.config_file, dir_ / "config.toml");
 }
 
+TEST_F(DaemonConfigTest, RateLimitsDefaultTo100PerSecondAndComeFromFileOrFlags) {
+  const DaemonConfig defaults = run_config({"--sandbox", "/sb"});
+  EXPECT_EQ(defaults.requests_per_second, 100);
+  EXPECT_EQ(defaults.burst, 200);
+  EXPECT_FALSE(defaults.allowed_signers.has_value());
+
+  write(dir_ / "config.toml", "requests_per_second = 7\nburst = 9\nallowed_signers = \"/etc/signers\"\n");
+  const DaemonConfig from_file =
+      run_config({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()});
+  EXPECT_EQ(from_file.requests_per_second, 7);
+  EXPECT_EQ(from_file.burst, 9);
+  EXPECT_EQ(from_file.allowed_signers, fs::path("/etc/signers"));
+
+  const DaemonConfig flags =
+      run_config({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string(), "--requests-per-second",
+                  "0", "--burst=3", "--allowed-signers", "/other/signers"});
+  EXPECT_EQ(flags.requests_per_second, 0) << "0 disables the limit";
+  EXPECT_EQ(flags.burst, 3);
+  EXPECT_EQ(flags.allowed_signers, fs::path("/other/signers"));
+
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"--requests-per-second", "-1"},
+                                             {"--requests-per-second", "1000001"},
+                                             {"--requests-per-second", "1.5"},
+                                             {"--burst", "0"},
+                                             {"--allowed-signers", ""}}) {
+    auto args = bad;
+    args.insert(args.begin(), {"--sandbox", "/sb"});
+    const auto parsed = parse(args);
+    ASSERT_FALSE(parsed.ok()) << bad[0] << " " << bad[1];
+    EXPECT_EQ(parsed.error().code, "usage");
+    EXPECT_NE(parsed.error().message.find(bad[0]), std::string::npos);
+  }
+  for (const std::string_view text :
+       {"burst = 0\n", "requests_per_second = \"fast\"\n", "allowed_signers = 3\n"}) {
+    write(dir_ / "config.toml", text);
+    const auto parsed = parse({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()});
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.error().code, "config") << text;
+  }
+  EXPECT_NE(usage_text().find("--requests-per-second N"), std::string::npos);
+  EXPECT_NE(usage_text().find("--allowed-signers FILE"), std::string::npos);
+}
+
 TEST_F(DaemonConfigTest, TheSystemConfigFileIsReadWhenPresentButNotInASandbox) {
   variables_["CREDENTIALS_DIRECTORY"] = "/creds";
   write(environment_.default_config_file, "socket_dir = \"/etc-said/run\"\n");

@@ -1,0 +1,65 @@
+#include "broker/server/data_plane_gate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "broker/server/audit_events.hpp"
+#include "broker/server/reply.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::server {
+
+namespace code = protocol::code;
+
+DataPlaneGate::DataPlaneGate(const core::LockState& lock, core::RateLimiter& limiter, std::string project)
+    : lock_(lock), limiter_(limiter), project_(std::move(project)) {}
+
+bool DataPlaneGate::admit(const Request& request, const PeerCredentials& peer, std::string_view audit_event,
+                          Answers& out) const {
+  const auto started = audit::Clock::now();
+  // The lock comes first, and a locked request takes no token: unlocking must not find every bucket
+  // drained by requests that were never served.
+  if (lock_.is_locked()) {
+    auto event = audit::begin(audit_event, peer);
+    event["project"] = project_;
+    audit::add(out.audit_events, std::move(event), audit::kDeny, code::kLocked, started);
+    append_error(out.replies, request.id, code::kLocked,
+                 "the broker is locked by its administrator: no secrets are served until it is unlocked");
+    return false;
+  }
+  const core::RateLimiter::Decision decision = limiter_.acquire(project_);
+  if (decision.allowed) return true;
+
+  auto event = audit::begin(audit_event, peer);
+  event["project"] = project_;
+  event["retry_after_seconds"] = decision.retry_after_seconds;
+  audit::add(out.audit_events, std::move(event), audit::kDeny, code::kRateLimited, started);
+  append_error_with(
+      out.replies, request.id,
+      Error{std::string(code::kRateLimited), "project " + project_ + " is over its request rate; retry in " +
+                                                 std::to_string(decision.retry_after_seconds) + " s"},
+      Json{{"retry_after_seconds", decision.retry_after_seconds}});
+  return false;
+}
+
+core::RateLimiter::Limits project_rate_limits(const core::RateLimiter::Limits& broker_default,
+                                              const core::ManifestLimits& manifest) {
+  core::RateLimiter::Limits limits = broker_default;
+  if (manifest.requests_per_second) {
+    const auto wanted = static_cast<double>(*manifest.requests_per_second);
+    limits.rate_per_second =
+        broker_default.rate_per_second <= 0 ? wanted : std::min(broker_default.rate_per_second, wanted);
+  }
+  if (manifest.burst) limits.burst = std::min(broker_default.burst, static_cast<double>(*manifest.burst));
+  return limits;
+}
+
+Json rate_limits_json(const core::RateLimiter::Limits& limits) {
+  if (limits.rate_per_second <= 0) return Json(nullptr);
+  // Whole numbers on the wire: config and manifests only ever give integers.
+  return Json{{"requests_per_second", std::llround(limits.rate_per_second)},
+              {"burst", std::llround(std::max(1.0, limits.burst))}};
+}
+
+}  // namespace remo::server
