@@ -62,7 +62,7 @@ printf 'schema_version = 1\n[project]\nname = "bench"\n[allowlist]\nsecrets = []
 admin_sock=$sandbox/run/admin.sock
 project_sock=$sandbox/run/bench.sock
 
-"$broker" --sandbox "$sandbox" >>"$work/broker.log" 2>&1 &
+"$broker" --requests-per-second 0 --sandbox "$sandbox" >>"$work/broker.log" 2>&1 &
 daemon_pid=$!
 for ((i = 0; i < 500; i++)); do [[ -S $admin_sock ]] && break; sleep 0.02; done
 python3 - "$admin_sock" "$work/projects/bench" <<'EOF'

@@ -130,7 +130,8 @@ class AdminCli(unittest.TestCase):
         self.assertEqual(self.admin("register", "myrepo", str(project)).returncode, 22)
         write_manifest(project, "myrepo", ["GITHUB_TOKEN", "NPM_TOKEN"])
         reloaded = self.admin("reload", "myrepo")
-        self.assertEqual(reloaded.stdout, b"allowlist: GITHUB_TOKEN, NPM_TOKEN\n")
+        self.assertEqual(reloaded.stdout, b"allowlist: GITHUB_TOKEN, NPM_TOKEN\n"
+                         b"rate_limit:\n  requests_per_second: 100\n  burst: 200\n")
         (project / ".devcontainer" / "remo-broker.toml").write_text("schema_version = 7\n")
         invalid = self.admin("reload", "myrepo")
         self.assertEqual(invalid.returncode, 19, invalid.stderr)
