@@ -25,13 +25,15 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kKeptReplyCapacity = 64 * 1024;
 
-// The endpoint's own failures (an allocation, a bug) cost this one request, never the broker. A partial
-// reply may hold secret bytes: it is wiped before the error reply takes its place.
-void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& peer, Answers& out) {
+// Runs one step of a request (handle() or its blocking work). The endpoint's own failures (an allocation,
+// a bug) cost this one request, never the broker. A partial reply may hold secret bytes: whatever the step
+// had appended is wiped and dropped before the internal_error reply takes its place.
+template <typename Step>
+void contained(Answers& out, Step&& step) {
   const std::size_t replies_before = out.replies.size();
   const std::size_t events_before = out.audit_events.size();
   try {
-    endpoint.handle(line, peer, out);
+    step();
   } catch (const std::exception& error) {
     spdlog::error("request failed with an internal error: {}", error.what());
     sodium_memzero(out.replies.data() + replies_before, out.replies.size() - replies_before);
@@ -40,6 +42,10 @@ void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& pe
     append_error(out.replies, nullptr, protocol::code::kInternalError,
                  "the broker could not answer this request");
   }
+}
+
+void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& peer, Answers& out) {
+  contained(out, [&] { endpoint.handle(line, peer, out); });
 }
 
 // Answers the complete lines buffered so far, in order. Returns true when it stopped because enough
@@ -59,18 +65,7 @@ bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredential
 
 // The blocking part of a request (see BlockingWork), with the same containment as answer().
 void run_blocking(BlockingWork& work, Answers& out) {
-  const std::size_t replies_before = out.replies.size();
-  const std::size_t events_before = out.audit_events.size();
-  try {
-    work.run(out);
-  } catch (const std::exception& error) {
-    spdlog::error("request failed with an internal error: {}", error.what());
-    sodium_memzero(out.replies.data() + replies_before, out.replies.size() - replies_before);
-    out.replies.resize(replies_before);
-    out.audit_events.resize(events_before);
-    append_error(out.replies, nullptr, protocol::code::kInternalError,
-                 "the broker could not answer this request");
-  }
+  contained(out, [&] { work.run(out); });
 }
 
 // Runs the blocking work a request left on the executor it names, and resumes on the connection's strand
