@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from harness import BROKERCTL
+from harness import BROKERCTL, files_containing  # noqa: F401 (re-exported for the CLI tests)
 
 CTL = os.path.abspath(BROKERCTL)
 
@@ -60,18 +60,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def files_containing(root: pathlib.Path, needle: bytes):
-    hits = []
-    for path in pathlib.Path(root).rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            try:
-                if needle in path.read_bytes():
-                    hits.append(path)
-            except OSError:
-                pass
-    return hits
 
 
 class Sshd:

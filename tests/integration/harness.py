@@ -52,6 +52,19 @@ def write_manifest(project_dir: pathlib.Path, name: str, secrets: list, extra: s
         f'schema_version = 1\n[project]\nname = "{name}"\n[allowlist]\nsecrets = [{allow}]\n{extra}')
 
 
+def files_containing(root, needle: bytes, skip_parts=()):
+    """Every regular file under root that contains needle, except those under a directory named in skip_parts."""
+    hits = []
+    for path in pathlib.Path(root).rglob("*"):
+        if path.is_file() and not path.is_symlink() and not any(part in path.parts for part in skip_parts):
+            try:
+                if needle in path.read_bytes():
+                    hits.append(path)
+            except OSError:
+                pass
+    return hits
+
+
 class Connection:
     """A raw NDJSON connection to one of the broker's sockets."""
 
@@ -215,15 +228,7 @@ class Broker:
 
     def files_containing(self, needle: bytes):
         """Every file under the sandbox (except the test's own inputs) that contains needle."""
-        hits = []
-        for path in self.sandbox.rglob("*"):
-            if path.is_file() and not path.is_symlink() and "projects" not in path.parts:
-                try:
-                    if needle in path.read_bytes():
-                        hits.append(path)
-                except OSError:
-                    pass
-        return hits
+        return files_containing(self.sandbox, needle, skip_parts=("projects",))
 
     def cleanup(self):
         self.stop(signal.SIGKILL)
