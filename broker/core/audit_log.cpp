@@ -61,6 +61,12 @@ void AuditLog::record(json event) {
   }
 }
 
+void AuditLog::record_and_wait(std::vector<json>& events) {
+  for (json& event : events) record(std::move(event));
+  events.clear();
+  flush();
+}
+
 void AuditLog::flush() {
   std::unique_lock lock(mutex_);
   const std::uint64_t target = enqueued_;

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,11 @@ class AuditLog {
 
   // Adds "time" (RFC 3339 UTC with microseconds) if absent, then queues the event.
   void record(nlohmann::json event);
+  // Queues the events in order (moving them out) and returns once they are in the file -- written, not
+  // fsynced: they survive a crash of the broker, not of the machine -- or once the writer is degraded
+  // (they stay queued, as record()'s do). For replies that promise durability: their audit line must not
+  // be lost to a crash that the reply's effect survives.
+  void record_and_wait(std::vector<nlohmann::json>& events);
   // Waits until everything queued so far has been written or the writer is degraded (for tests/shutdown).
   void flush();
 

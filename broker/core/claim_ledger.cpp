@@ -14,6 +14,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "broker/core/claim_journal.hpp"
 #include "broker/core/claim_ledger_file.hpp"
 #include "broker/core/claim_token.hpp"
 #include "broker/core/manifest.hpp"
@@ -102,6 +103,7 @@ struct Change {
 struct Batch {
   std::vector<Change*> changes;  // owned by the callers, who wait until `done`
   std::optional<std::vector<crypto::X25519Recipient>> recipients_before;  // set by rekey: restored on failure
+  bool snapshot = false;  // write a whole snapshot even if a journal frame would do (rekey, compact)
   bool done = false;
   bool ok = false;
   // The callers of this batch wait here: woken all at once when it is done, or one of them when the
@@ -113,6 +115,12 @@ struct ClaimLedger::Impl {
   Options options;
   crypto::SecureBuffer ledger_key;  // immutable after open: hashing needs no lock
   crypto::SecureBuffer scratch;     // the plaintext of the write in progress; used only by the leader
+  // Only the leader touches these (while `writing`), outside the lock during the write itself.
+  std::optional<ClaimJournal> journal;  // nullopt when claims.journal could not be opened: snapshots only
+  std::uint64_t generation = 0;         // of the snapshot on disk; journal frames carry it
+  bool snapshot_on_disk = false;        // claims.enc exists (a frame needs a snapshot to apply to)
+  std::uint64_t snapshot_bytes = 0;     // size of the last snapshot written or read
+  bool journal_dirty = false;           // guarded by mutex: the journal holds frames (compact() reads it)
 
   std::mutex rekey_mutex;
   mutable std::mutex mutex;
@@ -156,7 +164,7 @@ struct ClaimLedger::Impl {
   }
 
   // The whole ledger as the open batch leaves it, in scratch (lock held, and only by the leader).
-  std::span<const std::uint8_t> snapshot() {
+  std::span<const std::uint8_t> snapshot(std::uint64_t new_generation) {
     std::vector<claim_ledger_file::PendingView> pending;
     std::vector<std::string_view> finished;
     pending.reserve(entries.size());
@@ -169,23 +177,92 @@ struct ClaimLedger::Impl {
         pending.push_back({entry.json, entry.value.span()});
       }
     }
-    return claim_ledger_file::assemble(ledger_key, pending, finished, scratch);
+    return claim_ledger_file::assemble(ledger_key, new_generation, pending, finished, scratch);
   }
 
-  // Encrypt and replace the file (no lock held). Logs the reason of a failure; callers get a sentence.
-  bool persist(std::span<const std::uint8_t> plaintext, std::span<const crypto::X25519Recipient> to) const {
+  // What one batch changed, as a journal frame in scratch (lock held, and only by the leader): the
+  // secrets it created and the tombstones of those it finished.
+  std::span<const std::uint8_t> journal_frame(const Batch& batch) {
+    std::vector<claim_ledger_file::PendingView> pending;
+    std::vector<std::string_view> finished;
+    for (const Change* change : batch.changes) {
+      const Entry& entry = entries.at(change->id);
+      if (change->kind == Change::Kind::kCreate) {
+        pending.push_back({entry.json, entry.value.span()});
+      } else {
+        finished.push_back(entry.finishing->json);
+      }
+    }
+    return claim_ledger_file::assemble_journal_frame(generation, pending, finished, scratch);
+  }
+
+  // A frame is enough unless there is no snapshot to apply it to, the batch asks for a snapshot, the
+  // journal is unusable, or it has grown past the size of a snapshot (then a snapshot is the cheaper
+  // read at the next start, and compaction drops the claimed values the journal still holds).
+  bool needs_snapshot(const Batch& batch) const {
+    constexpr std::uint64_t kMinCompactBytes = 1024 * 1024;
+    return !snapshot_on_disk || batch.snapshot || !journal || journal->broken() ||
+           journal->size() > std::max(kMinCompactBytes, snapshot_bytes);
+  }
+
+  // Encrypts and writes (no lock held): a journal frame appended, or the snapshot replaced atomically.
+  // Logs the reason of a failure; callers get a sentence.
+  enum class Target { kJournal, kSnapshot };
+  bool persist(Target target, std::span<const std::uint8_t> plaintext,
+               std::span<const crypto::X25519Recipient> to) {
     auto ciphertext = crypto::encrypt(plaintext, to);
     if (!ciphertext) {
       spdlog::error("one-shot secret ledger: encryption failed: {}: {}", ciphertext.error().code,
                     ciphertext.error().message);
       return false;
     }
-    auto written = write_file_atomically(options.file, std::span<const std::uint8_t>(*ciphertext), 0600);
+    const std::span<const std::uint8_t> bytes(*ciphertext);
+    auto written = target == Target::kJournal ? journal->append(bytes)
+                                              : write_file_atomically(options.file, bytes, 0600);
     if (!written) {
       spdlog::error("one-shot secret ledger: {}", written.error().message);
       return false;
     }
+    if (target == Target::kSnapshot) snapshot_bytes = bytes.size();
     return true;
+  }
+
+  // The leader's write of one batch (lock held on entry and exit, released for the I/O): a journal frame
+  // when that is enough, otherwise (or when the frame cannot be appended) a whole snapshot under a new
+  // generation, after which the journal starts afresh.
+  bool write(const Batch& batch, std::unique_lock<std::mutex>& lock) {
+    const std::vector<crypto::X25519Recipient> to = recipients;
+    if (!needs_snapshot(batch)) {
+      const auto frame = journal_frame(batch);
+      lock.unlock();
+      const bool appended = persist(Target::kJournal, frame, to);
+      sodium_memzero(scratch.data(), frame.size());
+      lock.lock();
+      if (appended) {
+        journal_dirty = true;
+        return true;
+      }
+    }
+    std::uint64_t new_generation = 0;
+    randombytes_buf(&new_generation, sizeof new_generation);
+    const auto plaintext = snapshot(new_generation);
+    lock.unlock();
+    const bool replaced = persist(Target::kSnapshot, plaintext, to);
+    sodium_memzero(scratch.data(), plaintext.size());
+    if (replaced) {
+      generation = new_generation;
+      snapshot_on_disk = true;
+      // Frames of the old generation no longer apply; emptying the file also drops the claimed values
+      // they held. A failure leaves them stale (ignored at open) and the next batch writes a snapshot.
+      if (journal && journal->size() > 0) {
+        if (auto emptied = journal->reset(); !emptied) {
+          spdlog::warn("one-shot secret ledger: {} (its stale frames are ignored)", emptied.error().message);
+        }
+      }
+    }
+    lock.lock();
+    journal_dirty = journal && journal->size() > 0;  // still the leader: nobody else touches the journal
+    return replaced;
   }
 
   void confirm(Change& change) {
@@ -250,12 +327,7 @@ struct ClaimLedger::Impl {
     const auto started = std::chrono::steady_clock::now();
     bool ok = false;
     try {
-      const auto plaintext = snapshot();
-      const std::vector<crypto::X25519Recipient> to = recipients;
-      lock.unlock();
-      ok = persist(plaintext, to);
-      sodium_memzero(scratch.data(), plaintext.size());
-      lock.lock();
+      ok = write(*batch, lock);
     } catch (const std::exception& e) {  // bad_alloc in the snapshot or the encryption
       if (!lock.owns_lock()) lock.lock();
       if (!scratch.empty()) sodium_memzero(scratch.data(), scratch.size());
@@ -303,6 +375,21 @@ ClaimLedger::ClaimLedger(ClaimLedger&&) noexcept = default;
 ClaimLedger& ClaimLedger::operator=(ClaimLedger&&) noexcept = default;
 ClaimLedger::~ClaimLedger() = default;
 
+std::filesystem::path ClaimLedger::journal_file(const std::filesystem::path& file) {
+  std::filesystem::path journal = file;
+  journal.replace_extension(".journal");
+  return journal;
+}
+
+namespace {
+
+Error ledger_corrupt(const std::filesystem::path& file, std::string_view what) {
+  return Error{std::string(protocol::code::kInternalError),
+               file.string() + ": one-shot secret ledger is corrupt: " + std::string(what)};
+}
+
+}  // namespace
+
 Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X25519Identity> identities) {
   auto impl = std::make_unique<Impl>();
   impl->recipients = {options.recipient};
@@ -311,37 +398,86 @@ Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X
 
   auto bytes = read_file_if_exists(file);
   if (!bytes) return std::move(bytes).error();
+  auto decrypt = [&](std::span<const std::uint8_t> ciphertext, const std::filesystem::path& from, auto parse)
+      -> Result<claim_ledger_file::Contents> {
+    auto plaintext = crypto::decrypt(ciphertext, identities);
+    if (!plaintext) {
+      return Error{std::string(protocol::code::kInternalError),
+                   from.string() + ": cannot decrypt the one-shot secret ledger: " + plaintext.error().code +
+                       ": " + plaintext.error().message};
+    }
+    auto contents = parse(plaintext->span());
+    plaintext->reset();
+    if (!contents) return Error{contents.error().code, from.string() + ": " + contents.error().message};
+    return contents;
+  };
+
+  // Adds pending secrets (from the snapshot or a journal frame); a duplicate id or token hash is corruption.
+  auto add_pending = [&](claim_ledger_file::Contents& contents, const std::filesystem::path& from) -> Result<void> {
+    for (auto& [record, value] : contents.pending) {
+      if (impl->entries.contains(record.id) || !impl->id_by_hash.emplace(record.token_hash, record.id).second) {
+        return ledger_corrupt(from, "duplicate id or token hash");
+      }
+      std::string json = claim_ledger_file::pending_json(record);
+      std::string id = record.id;
+      impl->pending_bytes += record.value_size;
+      impl->entries.emplace(std::move(id), Entry{std::move(record), std::move(json), std::move(value), true, {}});
+    }
+    return {};
+  };
+
   if (!bytes->has_value()) {
     impl->ledger_key = claim_token::generate_key();
+  } else {
+    auto contents = decrypt(**bytes, file, claim_ledger_file::parse);
+    if (!contents) return std::move(contents).error();
+    impl->snapshot_on_disk = true;
+    impl->snapshot_bytes = (*bytes)->size();
+    impl->generation = contents->generation;
+    impl->ledger_key = std::move(contents->ledger_key);
+    if (auto added = add_pending(*contents, file); !added) return std::move(added).error();
+    for (auto& info : contents->finished) {
+      std::string json = claim_ledger_file::finished_json(info);
+      impl->add_tombstone(std::move(info), std::move(json));
+    }
+  }
+
+  // The journal: frames of the snapshot's generation apply on top of it, in order. Without a snapshot
+  // every frame is stale (the snapshot is always written first). A journal that cannot be opened is not
+  // fatal when no frame of it could apply: the ledger then writes whole snapshots only.
+  const auto journal_path = journal_file(file);
+  auto opened = ClaimJournal::open(journal_path);
+  if (!opened) {
+    if (impl->snapshot_on_disk) return std::move(opened).error();
+    spdlog::warn("one-shot secret ledger: {}; writing whole snapshots only", opened.error().message);
     return ClaimLedger(std::move(impl));
   }
-
-  auto plaintext = crypto::decrypt(**bytes, identities);
-  if (!plaintext) {
-    return Error{std::string(protocol::code::kInternalError),
-                 file.string() + ": cannot decrypt the one-shot secret ledger: " + plaintext.error().code +
-                     ": " + plaintext.error().message};
-  }
-  auto contents = claim_ledger_file::parse(plaintext->span());
-  plaintext->reset();
-  if (!contents) return Error{contents.error().code, file.string() + ": " + contents.error().message};
-
-  impl->ledger_key = std::move(contents->ledger_key);
-  for (auto& [record, value] : contents->pending) {
-    if (!impl->id_by_hash.emplace(record.token_hash, record.id).second) {
-      return Error{std::string(protocol::code::kInternalError),
-                   file.string() + ": one-shot secret ledger is corrupt: duplicate token hash"};
+  for (std::size_t i = 0; i < opened->frames.size() && impl->snapshot_on_disk; ++i) {
+    const auto& frame = opened->frames[i];
+    auto contents = decrypt(frame.payload, journal_path, claim_ledger_file::parse_journal_frame);
+    if (!contents) {
+      // A last frame whose bytes are all there but do not decrypt was torn below the file system's
+      // view (a crash before its fdatasync returned): it was never acknowledged. Anywhere else: corrupt.
+      if (i + 1 != opened->frames.size()) return std::move(contents).error();
+      spdlog::warn("one-shot secret ledger: dropping an unreadable last journal frame ({})",
+                   contents.error().message);
+      if (auto cut = opened->journal.truncate_to(frame.offset); !cut) return std::move(cut).error();
+      break;
     }
-    std::string json = claim_ledger_file::pending_json(record);
-    std::string id = record.id;
-    impl->pending_bytes += record.value_size;
-    impl->entries.emplace(std::move(id),
-                          Entry{std::move(record), std::move(json), std::move(value), true, {}});
+    if (contents->generation != impl->generation) continue;  // stale: already in the snapshot
+    if (auto added = add_pending(*contents, journal_path); !added) return std::move(added).error();
+    for (auto& info : contents->finished) {
+      const auto found = impl->entries.find(info.id);
+      if (found == impl->entries.end()) return ledger_corrupt(journal_path, "a frame finishes an unknown id");
+      impl->id_by_hash.erase(found->second.record.token_hash);
+      impl->pending_bytes -= found->second.record.value_size;
+      impl->entries.erase(found);
+      std::string json = claim_ledger_file::finished_json(info);
+      impl->add_tombstone(std::move(info), std::move(json));
+    }
   }
-  for (auto& info : contents->finished) {
-    std::string json = claim_ledger_file::finished_json(info);
-    impl->add_tombstone(std::move(info), std::move(json));
-  }
+  impl->journal.emplace(std::move(opened->journal));
+  impl->journal_dirty = impl->journal->size() > 0;
   return ClaimLedger(std::move(impl));
 }
 
@@ -469,9 +605,19 @@ Result<void> ClaimLedger::rekey(std::span<const crypto::X25519Recipient> recipie
   const std::lock_guard rekeying(impl_->rekey_mutex);
   std::unique_lock lock(impl_->mutex);
   impl_->open_batch->recipients_before = impl_->recipients;
+  impl_->open_batch->snapshot = true;  // and the journal starts afresh: no frame stays on the old keys
   impl_->recipients.assign(recipients.begin(), recipients.end());
   const auto batch = impl_->open_batch;
   if (!impl_->wait_durable(lock, batch)) return not_durable("the re-encrypted one-shot secret ledger");
+  return {};
+}
+
+Result<void> ClaimLedger::compact() {
+  std::unique_lock lock(impl_->mutex);
+  if (!impl_->journal_dirty) return {};
+  impl_->open_batch->snapshot = true;
+  const auto batch = impl_->open_batch;
+  if (!impl_->wait_durable(lock, batch)) return not_durable("the compacted one-shot secret ledger");
   return {};
 }
 

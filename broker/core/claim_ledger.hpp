@@ -4,10 +4,10 @@
 //
 // Guarantees
 //   - Exactly once. A claim marks its entry in flight under the ledger's mutex, so no second claimer can
-//     take it, and returns the value only after a ledger without the value is durably on disk. Any number
-//     of concurrent claimers, restarts and crashes cannot give a claimed secret a second life: the state
-//     file is replaced atomically, so after a crash it holds either the old ledger (secret still pending,
-//     and no value was returned) or the new one (secret gone).
+//     take it, and returns the value only after the write that finishes it is durably on disk. Any number
+//     of concurrent claimers, restarts and crashes cannot give a claimed secret a second life: a journal
+//     frame is either whole and fdatasynced (the claim stands) or cut short and dropped at the next open
+//     (no value was returned), and the snapshot is replaced atomically.
 //   - Durable replies. create, claim, discard, revoke, expire and rekey return success only once their
 //     effect is on disk. When the write fails, every change of that write is undone in memory (a claim's
 //     secret is pending again, a created one never existed) and the caller gets "internal_error".
@@ -15,12 +15,14 @@
 //     write brings file and memory back in line. A crash in that window can lose a secret, never revive
 //     one.)
 //   - Group commit. Concurrent changes share one write: whichever waiter finds no write in progress
-//     becomes the leader, writes the whole ledger once (encrypt, temp file, fsync, rename, fsync dir),
-//     then wakes everyone whose change that write carried. Throughput grows with the number of claimers
+//     becomes the leader, appends one frame with the batch's changes to the journal (encrypt, write,
+//     fdatasync; see claim_journal.hpp), then wakes everyone whose change that write carried. The first
+//     write, a rekey, compact() and a journal grown past the snapshot's size (or one that failed) write a
+//     whole snapshot instead (encrypt, temp file, fsync, rename, fsync dir) and empty the journal. Throughput grows with the number of claimers
 //     instead of being one fsync per claim. A leader whose batch is smaller than the previous one waits
 //     up to half the last write time (at most 2 ms) for the previous batch's callers to rejoin.
-//   - Nothing readable at rest. The ledger file (state_dir/claims.enc, 0600) is an age file encrypted to
-//     the bootstrap recipient. Tokens are never stored: the ledger keeps a BLAKE2b hash of each pending
+//   - Nothing readable at rest. The snapshot (state_dir/claims.enc, 0600) and every journal frame
+//     (state_dir/claims.journal, 0600) are age files encrypted to the bootstrap recipient. Tokens are never stored: the ledger keeps a BLAKE2b hash of each pending
 //     token keyed with a 32-byte ledger key, itself kept in secure memory and inside the encrypted file.
 //   - No secret in ordinary memory here. Values, tokens and the ledger key live in SecureBuffers; the
 //     ledger's plaintext is assembled in secure memory and keeps the secrets out of the JSON library
@@ -157,6 +159,14 @@ class ClaimLedger {
   std::vector<ClaimInfo> list() const;
 
   std::size_t pending_count() const;
+
+  // Folds the journal into a new snapshot when it holds any frame (durably), so that the values of
+  // finished secrets leave the journal. A no-op when it is empty. Meant for the same periodic timer as
+  // expire(). On "internal_error" nothing changed.
+  Result<void> compact();
+
+  // state_dir/claims.journal beside state_dir/claims.enc.
+  static std::filesystem::path journal_file(const std::filesystem::path& file);
 
  private:
   struct Impl;

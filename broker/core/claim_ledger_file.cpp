@@ -85,16 +85,20 @@ std::string finished_json(const ClaimInfo& info) {
       .dump();
 }
 
-std::span<const std::uint8_t> assemble(const crypto::SecureBuffer& ledger_key,
-                                       std::span<const PendingView> pending,
-                                       std::span<const std::string_view> finished,
-                                       crypto::SecureBuffer& scratch) {
-  const std::string head = R"({"format":")" + std::string(kFormat) + R"(","version":)" +
-                           std::to_string(kVersion) + R"(,"pending":[)";
+namespace {
+
+// One document: the JSON line, then the ledger key (snapshots only), then the pending values.
+std::span<const std::uint8_t> assemble_document(std::string_view format, int version, std::uint64_t generation,
+                                                const crypto::SecureBuffer* ledger_key,
+                                                std::span<const PendingView> pending,
+                                                std::span<const std::string_view> finished,
+                                                crypto::SecureBuffer& scratch) {
+  const std::string head = R"({"format":")" + std::string(format) + R"(","version":)" + std::to_string(version) +
+                           R"(,"generation":)" + std::to_string(generation) + R"(,"pending":[)";
   constexpr std::string_view kMiddle = R"(],"finished":[)";
   constexpr std::string_view kTail = "]}\n";
 
-  std::size_t size = head.size() + kMiddle.size() + kTail.size() + ledger_key.size();
+  std::size_t size = head.size() + kMiddle.size() + kTail.size() + (ledger_key ? ledger_key->size() : 0);
   for (const auto& p : pending) size += p.json.size() + 1 + p.value.size();
   for (const auto& f : finished) size += f.size() + 1;
 
@@ -111,12 +115,14 @@ std::span<const std::uint8_t> assemble(const crypto::SecureBuffer& ledger_key,
   put(scratch, offset, kMiddle);
   put_joined(scratch, offset, finished);
   put(scratch, offset, kTail);
-  put(scratch, offset, ledger_key.span());
+  if (ledger_key) put(scratch, offset, ledger_key->span());
   for (const auto& p : pending) put(scratch, offset, p.value);
   return scratch.span().first(offset);  // the separators were counted generously
 }
 
-Result<Contents> parse(std::span<const std::uint8_t> plaintext) {
+enum class Kind { kSnapshot, kJournalFrame };
+
+Result<Contents> parse_document(std::span<const std::uint8_t> plaintext, Kind kind) {
   const auto newline = std::find(plaintext.begin(), plaintext.end(), std::uint8_t{'\n'});
   if (newline == plaintext.end()) return corrupt("no bookkeeping line");
   const auto line_size = static_cast<std::size_t>(newline - plaintext.begin());
@@ -126,13 +132,20 @@ Result<Contents> parse(std::span<const std::uint8_t> plaintext) {
   Contents contents;
   try {
     const json doc = json::parse(line.begin(), line.end());
-    if (!doc.is_object() || doc.value("format", "") != kFormat) return corrupt("not a ledger");
-    if (doc.at("version").get<int>() != kVersion) return corrupt("unsupported version");
+    if (kind == Kind::kSnapshot) {
+      if (!doc.is_object() || doc.value("format", "") != kFormat) return corrupt("not a ledger");
+      const int version = doc.at("version").get<int>();
+      if (version != 1 && version != kVersion) return corrupt("unsupported version");
+      if (version != 1) contents.generation = doc.at("generation").get<std::uint64_t>();
 
-    if (tail.size() < claim_token::kKeySize) return corrupt("ledger key missing");
-    contents.ledger_key = crypto::SecureBuffer::copy_of(tail.first(claim_token::kKeySize));
-    tail = tail.subspan(claim_token::kKeySize);
-
+      if (tail.size() < claim_token::kKeySize) return corrupt("ledger key missing");
+      contents.ledger_key = crypto::SecureBuffer::copy_of(tail.first(claim_token::kKeySize));
+      tail = tail.subspan(claim_token::kKeySize);
+    } else {
+      if (!doc.is_object() || doc.value("format", "") != kJournalFormat) return corrupt("not a journal frame");
+      if (doc.at("version").get<int>() != kJournalVersion) return corrupt("unsupported journal version");
+      contents.generation = doc.at("generation").get<std::uint64_t>();
+    }
     std::unordered_set<std::string> seen_ids;
     for (const json& record : doc.at("pending")) {
       auto common = parse_common(record, seen_ids);
@@ -170,6 +183,27 @@ Result<Contents> parse(std::span<const std::uint8_t> plaintext) {
     return corrupt(e.what());
   }
   return contents;
+}
+
+}  // namespace
+
+std::span<const std::uint8_t> assemble(const crypto::SecureBuffer& ledger_key, std::uint64_t generation,
+                                       std::span<const PendingView> pending,
+                                       std::span<const std::string_view> finished,
+                                       crypto::SecureBuffer& scratch) {
+  return assemble_document(kFormat, kVersion, generation, &ledger_key, pending, finished, scratch);
+}
+
+std::span<const std::uint8_t> assemble_journal_frame(std::uint64_t generation, std::span<const PendingView> pending,
+                                                     std::span<const std::string_view> finished,
+                                                     crypto::SecureBuffer& scratch) {
+  return assemble_document(kJournalFormat, kJournalVersion, generation, nullptr, pending, finished, scratch);
+}
+
+Result<Contents> parse(std::span<const std::uint8_t> plaintext) { return parse_document(plaintext, Kind::kSnapshot); }
+
+Result<Contents> parse_journal_frame(std::span<const std::uint8_t> plaintext) {
+  return parse_document(plaintext, Kind::kJournalFrame);
 }
 
 }  // namespace remo::core::claim_ledger_file

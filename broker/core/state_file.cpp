@@ -36,27 +36,6 @@ fs::path directory_of(const fs::path& path) {
   return parent.empty() ? fs::path(".") : parent;
 }
 
-// Writes every byte, retrying short writes and EINTR. Returns 0, or the errno of the failure.
-int write_all(int fd, std::span<const std::uint8_t> bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-  }
-  return 0;
-}
-
-// The rename (or unlink) is durable only once the directory entry itself is on disk.
-Result<void> fsync_directory(const fs::path& dir) {
-  const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return errno_error(dir, "open directory");
-  if (::fsync(fd.get()) != 0) return errno_error(dir, "fsync directory");
-  return {};
-}
-
 std::string random_suffix() {
   crypto::ensure_sodium();
   std::array<unsigned char, 8> random{};
@@ -84,6 +63,25 @@ class TempFile {
 };
 
 }  // namespace
+
+int write_all(int fd, std::span<const std::uint8_t> bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return 0;
+}
+
+Result<void> fsync_directory(const fs::path& dir) {
+  const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error(dir, "open directory");
+  if (::fsync(fd.get()) != 0) return errno_error(dir, "fsync directory");
+  return {};
+}
 
 Result<void> write_file_atomically(const fs::path& path, std::span<const std::uint8_t> bytes, unsigned mode) {
   const fs::path dir = directory_of(path);

@@ -19,6 +19,12 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::span<
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view text,
                                    unsigned mode = 0600);
 
+// Writes every byte to fd, retrying short writes and EINTR. Returns 0, or the errno of the failure.
+int write_all(int fd, std::span<const std::uint8_t> bytes);
+
+// A rename, creation or unlink is durable only once the directory entry itself is on disk.
+Result<void> fsync_directory(const std::filesystem::path& dir);
+
 // Reads a whole file; std::nullopt when it does not exist, an error for anything else.
 Result<std::optional<std::vector<std::uint8_t>>> read_file_if_exists(const std::filesystem::path& path);
 

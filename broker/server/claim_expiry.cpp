@@ -53,6 +53,11 @@ void ClaimExpiry::run() {
     lock.unlock();
     try {
       expire_now();
+      // The journal's frames still hold the (encrypted) values of secrets claimed since the last
+      // snapshot: fold them away within a period.
+      if (auto compacted = ledger_.compact(); !compacted) {
+        spdlog::error("one-shot secrets: compaction postponed: {}", compacted.error().message);
+      }
     } catch (const std::exception& error) {  // bad_alloc: try again at the next tick
       spdlog::error("one-shot secrets: expiry failed: {}", error.what());
     }

@@ -4,7 +4,8 @@
 // An expired secret is unclaimable the instant its ttl runs out (the ledger checks the time on every
 // claim); this timer is what removes its value from memory and from claims.enc. expire() waits for an
 // fsync, so it runs on its own thread, never on a thread that serves connections. When the write fails
-// nothing changed: the next tick tries again.
+// nothing changed: the next tick tries again. Each tick also compacts the ledger (ClaimLedger::compact):
+// the journal's frames of secrets claimed since the last snapshot are folded away within a period.
 #pragma once
 
 #include <chrono>

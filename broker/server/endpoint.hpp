@@ -27,9 +27,11 @@ struct BlockingWork {
   std::function<void(Answers&)> run;
 };
 
-// What an endpoint produces for a batch of requests: the reply lines, and the audit events that the
-// session records once those replies are on their way, so that waking the audit writer is never on a
-// reply's path.
+// What an endpoint produces for a batch of requests: the reply lines, and their audit events. On the data
+// plane the session records the events once the replies are on their way, so that waking the audit writer
+// is never on a get's path. The control plane (the admin socket) and blocking work (one-shot secrets)
+// change state durably: there the events are in the audit file before the replies leave, so a crash the
+// change survives cannot lose its audit line.
 struct Answers {
   ReplyBuffer replies;
   std::vector<nlohmann::json> audit_events;

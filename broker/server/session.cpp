@@ -70,7 +70,8 @@ void run_blocking(BlockingWork& work, Answers& out) {
 
 // Runs the blocking work a request left on the executor it names, and resumes on the connection's strand
 // once it is done. The connection is not idle meanwhile; other connections are not affected at all.
-asio::awaitable<void> complete_blocking(Connection& connection, Answers& out) {
+// Blocking work makes durable changes, so its audit events are in the file before its reply leaves.
+asio::awaitable<void> complete_blocking(Connection& connection, Answers& out, core::AuditLog& audit) {
   BlockingWork work = std::move(*out.blocking);
   out.blocking.reset();
   connection.busy = true;
@@ -78,6 +79,7 @@ asio::awaitable<void> complete_blocking(Connection& connection, Answers& out) {
       work.executor,
       [&]() -> asio::awaitable<void> {
         run_blocking(work, out);
+        audit.record_and_wait(out.audit_events);
         co_return;
       },
       asio::use_awaitable);
@@ -198,14 +200,16 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
         more = co_await asio::co_spawn(
             *handler_executor,
             [&]() -> asio::awaitable<bool> {
-              co_return answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+              const bool stopped = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+              audit.record_and_wait(out.audit_events);  // control-plane changes are audited before the reply
+              co_return stopped;
             },
             asio::use_awaitable);
         conn.busy = false;
       } else {
         more = false;
       }
-      if (out.blocking) co_await complete_blocking(conn, out);
+      if (out.blocking) co_await complete_blocking(conn, out, audit);
       if (lines.overflowed()) {
         append_error(out.replies, nullptr, protocol::code::kProtocolError,
                      "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");

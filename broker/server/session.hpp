@@ -53,7 +53,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 // Serves one connection until the client leaves, breaks the line limit, idles out or is drained/cut. The
-// audit events of each batch of answers go to audit once the batch's replies are written.
+// audit events of each batch of answers go to audit once the batch's replies are written, except on the
+// control plane and for blocking work, whose events are in the audit file before the replies leave.
 // When handler_executor is given (the admin socket's control plane), the endpoint runs there, one batch
 // of buffered lines per hop; otherwise it runs inline on the connection's strand. Closes the socket.
 asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCredentials peer,

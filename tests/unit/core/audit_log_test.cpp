@@ -66,6 +66,32 @@ TEST(AuditLog, LinesAreValidJsonInRecordOrderWithTimestamps) {
   }
 }
 
+TEST(AuditLog, RecordAndWaitReturnsWithTheEventsInTheFile) {
+  const TempDir dir;
+  AuditLog log(options_for(dir / "audit.log"));
+  log.record({{"event", "before"}});
+  std::vector<json> events{{{"event", "claim.claim"}, {"seq", 1}}, {{"event", "claim.delete"}, {"seq", 2}}};
+  log.record_and_wait(events);
+  EXPECT_TRUE(events.empty());
+  const auto written = events_in(dir / "audit.log");  // read without flush(): already in the file
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_EQ(written[0]["event"], "before");
+  EXPECT_EQ(written[1]["event"], "claim.claim");
+  EXPECT_EQ(written[2]["seq"], 2);
+}
+
+TEST(AuditLog, RecordAndWaitDoesNotHangWhileUnwritable) {
+  const TempDir dir;
+  AuditLog log(options_for(dir / "later" / "audit.log"));
+  std::vector<json> events{{{"event", "early"}}};
+  log.record_and_wait(events);  // returns once the writer is degraded; the event stays queued
+  EXPECT_TRUE(log.degraded());
+  fs::create_directory(dir / "later");
+  ASSERT_TRUE(eventually([&] { return !log.degraded(); }));
+  log.flush();
+  ASSERT_EQ(events_in(dir / "later" / "audit.log").size(), 1u);
+}
+
 TEST(AuditLog, GivenTimeIsKept) {
   const TempDir dir;
   {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker/core/claim_journal.hpp"
 #include "broker/core/state_file.hpp"
 #include "broker/crypto/age.hpp"
 
@@ -129,17 +131,33 @@ class ClaimLedgerTest : public ::testing::Test {
     return std::string(plain->view());
   }
 
-  // Makes every write of the ledger fail: the state dir is moved away and a regular file takes its
-  // place (chmod does not stop root).
-  void break_state_dir() {
-    fs::rename(state_dir(), dir_.path() / "state.away");
-    ASSERT_TRUE(write_file_atomically(state_dir(), std::string_view("not a directory"), 0600));
+  // Makes every write of the ledger fail the way a full disk does: a write past 64 bytes of any file gets
+  // EFBIG (RLIMIT_FSIZE, with SIGXFSZ ignored). Moving the state dir away would not do: the journal is
+  // written through a descriptor that stays open. Per process; restored by allow_writes() or TearDown.
+  void fail_writes() {
+    ::signal(SIGXFSZ, SIG_IGN);
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved_limit_), 0);
+    const rlimit tiny{64, saved_limit_.rlim_max};
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    limited_ = true;
   }
-  void repair_state_dir() {
-    fs::remove(state_dir());
-    fs::rename(dir_.path() / "state.away", state_dir());
+  void allow_writes() {
+    if (limited_) {
+      ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved_limit_), 0);
+    }
+    limited_ = false;
+  }
+  void TearDown() override { allow_writes(); }
+
+  std::string journal_bytes() const { return read_text_file(ClaimLedger::journal_file(file())); }
+  static std::string read_text_file(const fs::path& path) {
+    auto bytes = read_file_if_exists(path);
+    if (!bytes || !bytes->has_value()) return {};
+    return std::string((*bytes)->begin(), (*bytes)->end());
   }
 
+  rlimit saved_limit_{};
+  bool limited_ = false;
   TempDir dir_;
   crypto::X25519Identity identity_ = crypto::X25519Identity::generate();
   FakeClock clock_;
@@ -277,6 +295,11 @@ TEST_F(ClaimLedgerTest, DiscardIsDurable) {
     ASSERT_FALSE(twice);
     EXPECT_EQ(twice.error().code, "not_found");
   }
+  {
+    auto ledger = open();  // the discard was a journal frame; compaction folds it into the snapshot
+    ASSERT_TRUE(ledger.compact());
+    EXPECT_EQ(journal_bytes(), "");
+  }
   EXPECT_EQ(decrypted_file().find(kCanary), std::string::npos);
   auto ledger = open();
   EXPECT_FALSE(ledger.claim("proj", token));
@@ -328,6 +351,7 @@ TEST_F(ClaimLedgerTest, ExpiredSecretCannotBeClaimedAndIsWiped) {
   EXPECT_EQ(expired->front().project, "proj");
   EXPECT_EQ(expired->front().state, ClaimState::kExpired);
   EXPECT_EQ(ledger.pending_count(), 0u);
+  ASSERT_TRUE(ledger.compact());
   EXPECT_EQ(decrypted_file().find(kCanary), std::string::npos);
 
   auto nothing = ledger.expire(clock_.now());
@@ -386,7 +410,7 @@ TEST_F(ClaimLedgerTest, WriteFailureFailsTheClaimAndLeavesTheSecretClaimable) {
   auto ledger = open();
   const std::string token = create(ledger, "proj", "still here");
 
-  break_state_dir();
+  fail_writes();
   auto failed = ledger.claim("proj", token);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, "internal_error");
@@ -400,7 +424,7 @@ TEST_F(ClaimLedgerTest, WriteFailureFailsTheClaimAndLeavesTheSecretClaimable) {
   EXPECT_EQ(created.error().code, "internal_error");
   EXPECT_EQ(ledger.pending_count(), 1u);  // the failed create left nothing behind
 
-  repair_state_dir();
+  allow_writes();
   auto value = ledger.claim("proj", token);
   ASSERT_TRUE(value) << value.error().message;
   EXPECT_EQ(value->bytes.view(), "still here");
@@ -412,7 +436,7 @@ TEST_F(ClaimLedgerTest, FailedBatchRevertsEveryClaimInIt) {
   std::vector<std::string> tokens;
   for (int i = 0; i < kThreads; ++i) tokens.push_back(create(ledger, "proj", canary_value(i)));
 
-  break_state_dir();
+  fail_writes();
   std::atomic<int> internal_errors{0};
   std::barrier start(kThreads);
   std::vector<std::thread> threads;
@@ -427,7 +451,7 @@ TEST_F(ClaimLedgerTest, FailedBatchRevertsEveryClaimInIt) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(internal_errors.load(), kThreads);
 
-  repair_state_dir();
+  allow_writes();
   auto reopened = open();  // the file never changed
   for (int i = 0; i < kThreads; ++i) {
     auto value = reopened.claim("proj", tokens[i]);
@@ -470,6 +494,141 @@ TEST_F(ClaimLedgerTest, LedgerFileNeverHoldsTheValueOrTokenInTheClear) {
   struct stat info {};
   ASSERT_EQ(::stat(file().c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
+
+// After the first write (a snapshot: there is none yet), changes are journal frames: the snapshot file is
+// not rewritten per claim, the journal holds no value or token in the clear, and a restart replays it.
+TEST_F(ClaimLedgerTest, ChangesAfterTheFirstSnapshotAreAppendedToTheJournal) {
+  std::vector<std::string> tokens;
+  {
+    auto ledger = open();
+    tokens.push_back(create(ledger, "proj", canary_value(0)));  // the first snapshot
+    const auto snapshot_before = fs::last_write_time(file());
+    struct stat before {};
+    ASSERT_EQ(::stat(file().c_str(), &before), 0);
+    for (int i = 1; i < 4; ++i) tokens.push_back(create(ledger, "proj", canary_value(i)));
+    ASSERT_TRUE(ledger.claim("proj", tokens[0]));
+    ASSERT_TRUE(ledger.discard("proj", tokens[1]));
+    EXPECT_EQ(fs::last_write_time(file()), snapshot_before);
+    struct stat after {};
+    ASSERT_EQ(::stat(file().c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino);  // not replaced
+    const std::string journal = journal_bytes();
+    EXPECT_FALSE(journal.empty());
+    EXPECT_EQ(journal.find(kCanary), std::string::npos);
+    for (const auto& token : tokens) EXPECT_EQ(journal.find(token.substr(4)), std::string::npos);
+  }
+  auto ledger = open();
+  EXPECT_EQ(ledger.pending_count(), 2u);
+  EXPECT_FALSE(ledger.claim("proj", tokens[0]));
+  EXPECT_FALSE(ledger.claim("proj", tokens[1]));
+  auto value = ledger.claim("proj", tokens[3]);
+  ASSERT_TRUE(value);
+  EXPECT_EQ(value->bytes.view(), canary_value(3));
+  std::multiset<std::string_view> states;
+  for (const auto& info : ledger.list()) states.insert(to_string(info.state));
+  EXPECT_EQ(states, (std::multiset<std::string_view>{"pending", "claimed", "deleted", "claimed"}));
+}
+
+TEST_F(ClaimLedgerTest, CompactionFoldsTheJournalIntoTheSnapshot) {
+  auto ledger = open();
+  const std::string kept = create(ledger, "proj", "kept");
+  const std::string taken = create(ledger, "proj", std::string(kCanary));
+  ASSERT_TRUE(ledger.claim("proj", taken));
+  ASSERT_NE(journal_bytes(), "");
+  ASSERT_TRUE(ledger.compact());
+  EXPECT_EQ(journal_bytes(), "");
+  EXPECT_EQ(decrypted_file().find(kCanary), std::string::npos);  // the claimed value is gone from disk
+  const auto snapshot_after = fs::last_write_time(file());
+  ASSERT_TRUE(ledger.compact());  // nothing to fold: no write
+  EXPECT_EQ(fs::last_write_time(file()), snapshot_after);
+
+  auto reopened = open();
+  EXPECT_EQ(reopened.pending_count(), 1u);
+  EXPECT_FALSE(reopened.claim("proj", taken));
+  EXPECT_TRUE(reopened.claim("proj", kept));
+}
+
+// A crash during an append leaves a frame cut short: it was never acknowledged, so the change it carried
+// did not happen. A whole last frame that does not decrypt was torn below the file system: the same.
+TEST_F(ClaimLedgerTest, ATornLastJournalFrameIsDroppedAndTheRestReplays) {
+  std::string first;
+  std::string second;
+  {
+    auto ledger = open();
+    first = create(ledger, "proj", "one");
+    second = create(ledger, "proj", "two");
+    ASSERT_TRUE(ledger.claim("proj", first));
+    ASSERT_TRUE(ledger.claim("proj", second));  // the last frame
+  }
+  const fs::path journal = ClaimLedger::journal_file(file());
+  const auto whole = fs::file_size(journal);
+  fs::resize_file(journal, whole - 5);
+  {
+    auto ledger = open();
+    EXPECT_FALSE(ledger.claim("proj", first));  // its frame was whole
+    auto value = ledger.claim("proj", second);  // its claim never became durable
+    ASSERT_TRUE(value);
+    EXPECT_EQ(value->bytes.view(), "two");
+  }
+  // The same with the last frame's length intact and a byte of its ciphertext flipped.
+  std::string bytes = read_text_file(journal);
+  bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x40);
+  ASSERT_TRUE(write_file_atomically(journal, std::string_view(bytes), 0600));
+  auto ledger = open();
+  EXPECT_EQ(ledger.pending_count(), 1u);
+  EXPECT_LT(fs::file_size(journal), bytes.size());
+}
+
+TEST_F(ClaimLedgerTest, ACorruptFrameBeforeTheLastIsAnError) {
+  {
+    auto ledger = open();
+    const std::string a = create(ledger, "proj", "a");
+    const std::string b = create(ledger, "proj", "b");
+    ASSERT_TRUE(ledger.claim("proj", a));
+    ASSERT_TRUE(ledger.claim("proj", b));
+  }
+  const fs::path journal = ClaimLedger::journal_file(file());
+  std::string bytes = read_text_file(journal);
+  bytes[ClaimJournal::kHeaderSize + 40] = static_cast<char>(bytes[ClaimJournal::kHeaderSize + 40] ^ 0x01);
+  ASSERT_TRUE(write_file_atomically(journal, std::string_view(bytes), 0600));
+  auto ledger = ClaimLedger::open(options(), std::span(&identity_, 1));
+  ASSERT_FALSE(ledger);
+  EXPECT_EQ(ledger.error().code, "internal_error");
+  EXPECT_NE(ledger.error().message.find("claims.journal"), std::string::npos) << ledger.error().message;
+  EXPECT_EQ(read_text_file(journal), bytes);  // left for the operator, not cut
+}
+
+// Frames written before a snapshot are folded into it; if they are still in the file (the journal could not
+// be emptied, or an old copy was put back) they belong to another generation and are ignored.
+TEST_F(ClaimLedgerTest, FramesOfAnEarlierGenerationAreIgnored) {
+  const fs::path journal = ClaimLedger::journal_file(file());
+  std::string created;
+  std::string old_frames;
+  {
+    auto ledger = open();
+    const std::string claimed = create(ledger, "proj", "claimed before the snapshot");
+    created = create(ledger, "proj", "created in a frame");
+    ASSERT_TRUE(ledger.claim("proj", claimed));
+    old_frames = read_text_file(journal);
+    ASSERT_TRUE(ledger.compact());
+    ASSERT_TRUE(ledger.claim("proj", created));  // a frame of the new generation
+  }
+  ASSERT_TRUE(write_file_atomically(journal, std::string_view(old_frames + read_text_file(journal)), 0600));
+  auto ledger = open();
+  EXPECT_EQ(ledger.pending_count(), 0u);  // the old frames did not re-create or double-finish anything
+  EXPECT_FALSE(ledger.claim("proj", created));
+}
+
+TEST_F(ClaimLedgerTest, RekeyStartsTheJournalAfresh) {
+  const auto next = crypto::X25519Identity::generate();
+  auto ledger = open();
+  const std::string a = create(ledger, "proj", "a");
+  const std::string b = create(ledger, "proj", "b");
+  ASSERT_TRUE(ledger.claim("proj", a));
+  ASSERT_NE(journal_bytes(), "");
+  ASSERT_TRUE(ledger.rekey(next.recipient()));
+  EXPECT_EQ(journal_bytes(), "");  // no frame left that the old key opens
 }
 
 TEST_F(ClaimLedgerTest, RevokeByIdIsDurable) {
@@ -596,9 +755,9 @@ TEST_F(ClaimLedgerTest, FailedRekeyKeepsTheOldRecipient) {
   const auto next = crypto::X25519Identity::generate();
   auto ledger = open();
   const std::string token = create(ledger, "proj", "v");
-  break_state_dir();
+  fail_writes();
   EXPECT_EQ(ledger.rekey(next.recipient()).error().code, "internal_error");
-  repair_state_dir();
+  allow_writes();
   ASSERT_TRUE(ledger.claim("proj", token));  // written to the old recipient again
   EXPECT_NO_THROW(decrypted_file());
 }
