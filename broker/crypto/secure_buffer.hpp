@@ -1,7 +1,9 @@
 // SecureBuffer: the only home for key material, file keys and plaintext secrets.
-// Guard pages on both sides, mlocked, excluded from core dumps, wiped when freed. Small buffers come
-// from sodium_malloc; large ones (a decrypted bundle) from a dedicated mapping with the same
-// protections, because sodium_malloc's fill passes cost more than decrypting the bytes.
+// mlocked, excluded from core dumps, wiped when freed, in memory with guard pages. Three homes by size:
+// up to 2 KiB, a block of a pooled slab (guard pages around the slab, none between its blocks: a
+// sodium_malloc per token or claimed value cost a TLB shootdown each on a VM); up to 1 MiB,
+// sodium_malloc (guard pages and a canary per buffer); beyond, a dedicated mapping with guard pages,
+// because sodium_malloc's fill passes cost more than decrypting the bytes.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +26,8 @@ class SecureBuffer {
   SecureBuffer& operator=(const SecureBuffer&) = delete;
 
   // Allocates size bytes that the caller is about to overwrite completely: skips the zero fill,
-  // which is a full extra pass over large plaintexts. The bytes hold libsodium's fill pattern, never
-  // stale data.
+  // which is a full extra pass over large plaintexts. The bytes hold zeros or libsodium's fill pattern,
+  // never stale data.
   static SecureBuffer for_overwrite(std::size_t size);
 
   static SecureBuffer copy_of(std::span<const std::uint8_t> bytes);
@@ -54,6 +56,7 @@ class SecureBuffer {
   // The dedicated mapping of a large buffer (guard pages included); null for sodium_malloc ones.
   void* mapping_ = nullptr;
   std::size_t mapping_size_ = 0;
+  std::uint8_t pool_class_ = 0;  // 1 + the size class of a pooled block; 0 otherwise
 };
 
 // Calls sodium_init once; safe to call from anywhere, any number of times. Aborts if libsodium

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string_view>
+#include <vector>
 
 namespace remo::crypto {
 namespace {
@@ -28,9 +30,41 @@ TEST_P(SecureBufferSizes, IsZeroedWritableMovableAndTruncatable) {
   EXPECT_TRUE(assigned.empty());
 }
 
-// Small sizes use sodium_malloc, large ones the dedicated huge-page-aligned mapping.
-INSTANTIATE_TEST_SUITE_P(BothAllocators, SecureBufferSizes,
-                         ::testing::Values(0, 1, 4096, 1024 * 1024 - 1, 1024 * 1024, 3 * 1024 * 1024 + 17));
+// Up to 2 KiB the pooled slabs, then sodium_malloc, then the dedicated huge-page-aligned mapping.
+INSTANTIATE_TEST_SUITE_P(EveryAllocator, SecureBufferSizes,
+                         ::testing::Values(0, 1, 31, 32, 33, 2048, 2049, 4096, 1024 * 1024 - 1, 1024 * 1024,
+                                           3 * 1024 * 1024 + 17));
+
+// A pooled block comes back wiped: the next buffer of its class that gets it sees zeros, even through
+// for_overwrite, and never the previous owner's bytes.
+TEST(SecureBuffer, PooledBlocksAreWipedBeforeReuse) {
+  const std::uint8_t* first = nullptr;
+  {
+    SecureBuffer secret = SecureBuffer::copy_of(std::string_view("CANARY-pooled-block-7d1e-0123456789abcdef"));
+    first = secret.data();
+  }
+  bool reused = false;
+  std::vector<SecureBuffer> held;
+  for (int i = 0; i < 4096 && !reused; ++i) {  // the freed block is handed out again within the class
+    held.push_back(SecureBuffer::for_overwrite(48));
+    reused = held.back().data() == first;
+    EXPECT_TRUE(std::all_of(held.back().data(), held.back().data() + 48, [](std::uint8_t b) { return b == 0; }));
+  }
+  EXPECT_TRUE(reused);
+}
+
+TEST(SecureBuffer, PooledBuffersOfOneClassDoNotOverlap) {
+  std::vector<SecureBuffer> held;
+  for (int i = 0; i < 300; ++i) {  // more than one 64 KiB slab of 256-byte blocks
+    held.push_back(SecureBuffer(200));
+    std::fill(held.back().data(), held.back().data() + 200, static_cast<std::uint8_t>(i));
+  }
+  for (int i = 0; i < 300; ++i) {
+    const auto& buffer = held[static_cast<std::size_t>(i)];
+    EXPECT_TRUE(std::all_of(buffer.data(), buffer.data() + 200,
+                            [i](std::uint8_t b) { return b == static_cast<std::uint8_t>(i); }));
+  }
+}
 
 TEST(SecureBuffer, ForOverwriteHasTheRequestedSize) {
   SecureBuffer large = SecureBuffer::for_overwrite(5 * 1024 * 1024 + 3);
