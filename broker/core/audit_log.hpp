@@ -1,5 +1,6 @@
 // AuditLog: JSON lines, written off the request path by one background thread.
-// record() never blocks on I/O. When the file cannot be written (disk full, file removed, directory gone)
+// record() never blocks on I/O, and wakes the writer only when it is idle: once woken, the writer gathers
+// the events of the next millisecond (or 512 of them, or until someone flushes) into one write. When the file cannot be written (disk full, file removed, directory gone)
 // events are kept in a bounded queue, the degradation is logged once, and writing resumes (re-opening
 // the file) when the disk recovers. Events beyond the bound are counted as dropped and the count is
 // written as an "audit.dropped" event on recovery. A file removed or renamed away (log rotation) is
@@ -61,6 +62,11 @@ class AuditLog {
   bool drop_warned_ = false;
   bool degraded_ = false;
   bool stopping_ = false;
+  bool writer_idle_ = false;       // the writer waits for events: record() wakes it
+  bool gathering_ = false;         // the writer lets events accumulate before writing them
+  std::size_t flush_waiters_ = 0;  // flush() callers waiting: the writer does not gather for them
+  static constexpr std::chrono::microseconds kGatherWindow{1000};
+  static constexpr std::size_t kGatherMax = 512;
   std::uint64_t enqueued_ = 0;
   std::uint64_t settled_ = 0;  // written, or abandoned at shutdown
   std::thread writer_;         // last: starts once everything above is initialised

@@ -24,6 +24,7 @@ struct Settings {
   std::optional<fs::path> state_dir;
   std::optional<fs::path> audit_log;
   std::optional<std::int64_t> threads;
+  std::optional<std::int64_t> claim_workers;
   std::optional<std::int64_t> idle_timeout_seconds;
   std::optional<std::int64_t> max_connections;
   std::optional<std::string> log_level;
@@ -37,6 +38,7 @@ struct Range {
   std::int64_t max;
 };
 constexpr Range kThreads{1, 1024};
+constexpr Range kClaimWorkers{1, 1024};
 constexpr Range kIdleTimeoutSeconds{1, 86400};
 constexpr Range kMaxConnections{1, 1'000'000};
 constexpr Range kRequestsPerSecond{0, 1'000'000};  // 0: no limit
@@ -88,8 +90,9 @@ struct NumberFlag {
   NumberSetting setting;
   Range range;
 };
-constexpr std::array<NumberFlag, 5> kNumberFlags = {{
+constexpr std::array<NumberFlag, 6> kNumberFlags = {{
     {"--threads", &Settings::threads, kThreads},
+    {"--claim-workers", &Settings::claim_workers, kClaimWorkers},
     {"--idle-timeout", &Settings::idle_timeout_seconds, kIdleTimeoutSeconds},
     {"--max-connections", &Settings::max_connections, kMaxConnections},
     {"--requests-per-second", &Settings::requests_per_second, kRequestsPerSecond},
@@ -170,6 +173,8 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
       applied = path_key(settings.audit_log);
     else if (name == "threads")
       applied = number_key(settings.threads, kThreads);
+    else if (name == "claim_workers")
+      applied = number_key(settings.claim_workers, kClaimWorkers);
     else if (name == "idle_timeout_seconds")
       applied = number_key(settings.idle_timeout_seconds, kIdleTimeoutSeconds);
     else if (name == "max_connections")
@@ -261,6 +266,8 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
 
   config.threads = static_cast<unsigned>(
       first_of(flags.threads, file.threads).value_or(std::max<std::int64_t>(1, environment.cores)));
+  config.claim_workers = static_cast<unsigned>(
+      first_of(flags.claim_workers, file.claim_workers).value_or(DaemonConfig::kDefaultClaimWorkers));
   config.idle_timeout =
       std::chrono::seconds(first_of(flags.idle_timeout_seconds, file.idle_timeout_seconds).value_or(60));
   config.max_connections =
@@ -341,6 +348,8 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --state-dir DIR          secrets.enc and registrations.json (default /var/lib/remo-broker)
   --audit-log FILE         JSON-lines audit log (default /var/log/remo-broker/audit.log)
   --threads N              data-plane threads (default: one per core)
+  --claim-workers N        threads that wait for one-shot secret writes (default 16): one group commit
+                           carries at most N claims, so raise it on a disk with slow fsyncs
   --idle-timeout SECONDS   close connections idle this long (default 60)
   --max-connections N      concurrent connections per socket (default 4096)
   --log-level LEVEL        debug, info, warn or error (default info)
@@ -354,7 +363,7 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --version                print the version and exit
   --help                   print this help and exit
 
-Config file keys: sandbox, bootstrap_key, socket_dir, state_dir, audit_log, threads,
+Config file keys: sandbox, bootstrap_key, socket_dir, state_dir, audit_log, threads, claim_workers,
 idle_timeout_seconds, max_connections, log_level, requests_per_second, burst, allowed_signers.
 
 Admin ops lock and unlock (the kill switch) persist in the state dir: a locked broker stays locked

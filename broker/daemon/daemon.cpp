@@ -197,7 +197,7 @@ int run_daemon(const DaemonConfig& config) {
   auto control_work = asio::make_work_guard(control);
   asio::signal_set signals(pool.first(), SIGTERM, SIGINT);
   // After the pool: destroyed (joined) before it, so a finished claim never posts to a destroyed context.
-  asio::thread_pool claim_workers(server::kClaimWorkerThreads);
+  asio::thread_pool claim_workers(config.claim_workers);
   const server::ClaimPlane claim_plane{broker.claims.get(), claim_workers.get_executor()};
   std::optional<server::ClaimExpiry> claim_expiry;
   if (broker.claims) claim_expiry.emplace(*broker.claims, audit, std::chrono::seconds(1));

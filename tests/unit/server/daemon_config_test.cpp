@@ -115,8 +115,10 @@ TEST_F(DaemonConfigTest, PathFlagsOverrideTheSandboxLayout) {
 
 TEST_F(DaemonConfigTest, NumbersAreCheckedAndApplied) {
   const DaemonConfig config = run_config({"--sandbox", "/sb", "--threads", "2", "--idle-timeout", "5",
-                                          "--max-connections=10", "--log-level", "debug"});
+                                          "--max-connections=10", "--log-level", "debug", "--claim-workers", "64"});
   EXPECT_EQ(config.threads, 2U);
+  EXPECT_EQ(config.claim_workers, 64U);
+  EXPECT_EQ(run_config({"--sandbox", "/sb"}).claim_workers, DaemonConfig::kDefaultClaimWorkers);
   EXPECT_EQ(config.idle_timeout, std::chrono::seconds(5));
   EXPECT_EQ(config.max_connections, 10U);
   EXPECT_EQ(config.log_level, "debug");
@@ -126,6 +128,8 @@ TEST_F(DaemonConfigTest, NumbersAreCheckedAndApplied) {
                                                                                    {"--idle-timeout", "-1"},
                                                                                    {"--max-connections", ""},
                                                                                    {"--log-level", "loud"},
+                                                                                   {"--claim-workers", "0"},
+                                                                                   {"--claim-workers", "2000"},
                                                                                    {"--threads"}}) {
     auto args = bad;
     args.insert(args.begin(), {"--sandbox", "/sb"});
@@ -157,8 +161,9 @@ TEST_F(DaemonConfigTest, HelpAndVersionNeedNothingElse) {
 TEST_F(DaemonConfigTest, TheConfigFileSetsValuesAndFlagsOverrideIt) {
   write(dir_ / "config.toml",
         "socket_dir = \"/cfg/run\"\nstate_dir = \"/cfg/state\"\nbootstrap_key = \"/cfg/key\"\nthreads = 4\n"
-        "idle_timeout_seconds = 30\nmax_connections = 100\nlog_level = \"warn\"\n");
+        "idle_timeout_seconds = 30\nmax_connections = 100\nlog_level = \"warn\"\nclaim_workers = 8\n");
   const DaemonConfig config = run_config({"--config", (dir_ / "config.toml").string(), "--threads", "1"});
+  EXPECT_EQ(config.claim_workers, 8U);
   EXPECT_EQ(config.socket_dir, "/cfg/run");
   EXPECT_EQ(config.state_dir, "/cfg/state");
   EXPECT_EQ(config.bootstrap_key, "/cfg/key");
