@@ -10,18 +10,15 @@
 // confirms (handing the key back first when the broker restarted with the old credential); if it still
 // holds the old key, the rotation starts over (the new key of the interrupted attempt was never saved).
 //
-// The identity is held in secure memory and travels on the admin socket and through pipes only.
+// The identity is held in secure memory and travels on the admin socket and through pipes only. The
+// socket is reached through broker_client, like every other command.
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <array>
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -30,24 +27,20 @@
 #include <string>
 
 #include "broker/cli/args.hpp"
+#include "broker/cli/broker_client.hpp"
 #include "broker/cli/command.hpp"
 #include "broker/cli/credential_file.hpp"
 #include "broker/cli/io.hpp"
-#include "broker/core/unique_fd.hpp"
 #include "broker/crypto/age.hpp"
 #include "broker/crypto/secure_buffer.hpp"
 
 namespace remo::cli {
 namespace {
 
-using nlohmann::json;
-
 constexpr std::string_view kCommand = "rotate";
-constexpr std::string_view kDefaultAdminSocket = "/run/remo-broker/admin.sock";
 // The files the packaged unit loads: systemd/remo-broker-seal-key's drop-in names one of them.
 constexpr std::string_view kPlainCredential = "/etc/credstore/bootstrap-key";
 constexpr std::string_view kSealedCredential = "/etc/credstore.encrypted/bootstrap-key";
-constexpr std::size_t kMaxReplyBytes = 1024 * 1024;
 
 constexpr std::string_view kUsage =
     "usage: remo-brokerctl rotate [--socket PATH] [--credential-file PATH] [--systemd-creds]\n"
@@ -73,61 +66,11 @@ int failure(std::string_view message) {
   return kExitFailure;
 }
 
-std::span<const std::uint8_t> bytes_of(std::string_view text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};  // NOLINT: byte view
-}
-
-// One request line, one reply line, on a fresh connection to the admin socket. The reply is read into
-// secure memory: a begin reply carries a generated identity.
-Result<crypto::SecureBuffer> call_admin(const std::string& socket_path,
-                                        std::span<const std::uint8_t> request) {
-  const auto io_error = [&](const std::string& what) {
-    return Error{"io", "admin socket " + socket_path + ": " + what + ": " + std::strerror(errno)};
-  };
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(address.sun_path)) return Error{"io", "admin socket path is too long"};
-  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  const core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return io_error("socket");
-  const timeval timeout{120, 0};  // re-encrypting a large state takes a while
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {  // NOLINT
-    return io_error("connect (is remo-broker running, and are you root?)");
-  }
-  for (std::size_t sent = 0; sent < request.size();) {
-    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return io_error("send");
-    sent += static_cast<std::size_t>(n);
-  }
-  crypto::SecureBuffer reply(kMaxReplyBytes);
-  std::size_t filled = 0;
-  while (filled < reply.size()) {
-    const ssize_t n = ::recv(fd.get(), reply.data() + filled, reply.size() - filled, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("receive");
-    if (n == 0) return Error{"io", "the broker closed the connection without a reply (did it stop?)"};
-    const auto* end = std::find(reply.data() + filled, reply.data() + filled + n, '\n');
-    filled += static_cast<std::size_t>(n);
-    if (end != reply.data() + filled) {
-      reply.truncate(static_cast<std::size_t>(end - reply.data()));
-      return reply;
-    }
-  }
-  return Error{"io", "the broker's reply is longer than 1 MiB"};
-}
-
 // A reply without secrets, parsed; ok:false becomes an error with the broker's code and message.
-Result<json> call_json(const std::string& socket_path, std::string_view request) {
-  auto line = call_admin(socket_path, bytes_of(request));
-  if (!line) return std::move(line).error();
-  auto reply = json::parse(line->view(), nullptr, false);
-  if (!reply.is_object()) return Error{"io", "the broker's reply is not a JSON object"};
-  if (reply.value("ok", false) != true) {
-    return Error{reply.value("code", std::string("error")),
-                 reply.value("message", std::string("(no message)"))};
-  }
+Result<Json> call_json(const std::string& socket_path, const Json& request) {
+  auto reply = call(socket_path, request);
+  if (!reply) return std::move(reply).error();
+  if ((*reply)["ok"] != true) return failure_of(*reply);
   return reply;
 }
 
@@ -164,31 +107,30 @@ Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519
     std::memcpy(request.data() + kHead.size(), key.data(), key.size());
     std::memcpy(request.data() + kHead.size() + key.size(), kTail.data(), kTail.size());
   }
-  auto line = call_admin(socket_path, request.span());
+  auto line = call_raw(socket_path, request.span());
   if (!line) return std::move(line).error();
   auto identity_text = take_identity(*line);
-  auto reply = json::parse(line->view(), nullptr, false);
-  if (!reply.is_object()) return Error{"io", "the broker's reply is not a JSON object"};
-  if (reply.value("ok", false) != true) {
-    return Error{reply.value("code", std::string("error")),
-                 reply.value("message", std::string("(no message)"))};
-  }
-  Begun begun{reply.value("recipient", std::string()), std::nullopt};
+  auto reply = parse_reply(line->view());
+  if (!reply) return std::move(reply).error();
+  if ((*reply)["ok"] != true) return failure_of(*reply);
+  Begun begun{reply->value("recipient", std::string()), std::nullopt};
   if (identity_text) {
     auto parsed = crypto::X25519Identity::parse(identity_text->view());
     if (!parsed || parsed->recipient().encode() != begun.recipient) {
-      return Error{"io", "the broker's reply carries an identity that does not match its recipient"};
+      return Error{std::string(kMalformedReply),
+                   "the broker's reply carries an identity that does not match its recipient"};
     }
     begun.generated = std::move(*parsed);
   } else if (!identity) {
-    return Error{"io", "the broker generated a key but did not return it (are you root?)"};
+    return Error{std::string(kMalformedReply),
+                 "the broker generated a key but did not return it (are you root?)"};
   }
   return begun;
 }
 
 Result<void> request_confirm(const std::string& socket_path, const std::string& recipient) {
-  const json request{{"op", "rotate-bootstrap"}, {"confirm", true}, {"recipient", recipient}};
-  auto reply = call_json(socket_path, request.dump() + "\n");
+  auto reply =
+      call_json(socket_path, Json{{"op", "rotate-bootstrap"}, {"confirm", true}, {"recipient", recipient}});
   if (!reply) return std::move(reply).error();
   return {};
 }
@@ -250,9 +192,7 @@ int run_rotate(CommandArgs args) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // keys in memory: no core file, no ptrace by this uid
   ::umask(077);
 
-  const char* socket_env = std::getenv("REMO_BROKER_ADMIN_SOCKET");
-  const std::string socket_path = parsed.last("socket").value_or(
-      socket_env && *socket_env ? std::string(socket_env) : std::string(kDefaultAdminSocket));
+  const std::string socket_path = resolve_socket(SocketKind::kAdmin, parsed.last("socket"));
   CredentialFile credential{"", parsed.has("systemd-creds")};
   credential.path =
       parsed.last("credential-file")
@@ -269,7 +209,7 @@ int run_rotate(CommandArgs args) {
     chosen = std::move(identities->front());
   }
 
-  auto status = call_json(socket_path, "{\"op\":\"status\"}\n");
+  auto status = call_json(socket_path, Json{{"op", "status"}});
   if (!status) return failure(error_line(status.error()));
   if (const auto& error = (*status)["bootstrap_error"]; error.is_string()) {
     return failure("the broker cannot open its saved state with its key: " + error.get<std::string>());
@@ -278,7 +218,7 @@ int run_rotate(CommandArgs args) {
   if (!held) return failure(error_line(held.error()));
   const std::string in_file = held->recipient().encode();
 
-  const json& rotation = (*status)["rotation"];
+  const Json& rotation = (*status)["rotation"];
   if (!rotation.is_object()) {
     const std::string current = status->value("recipient", std::string());
     if (in_file != current) {

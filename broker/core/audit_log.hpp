@@ -1,10 +1,11 @@
 // AuditLog: JSON lines, written off the request path by one background thread.
 // record() never blocks on I/O, and wakes the writer only when it is idle: once woken, the writer gathers
-// the events of the next millisecond (or 512 of them, or until someone flushes) into one write. When the file cannot be written (disk full, file removed, directory gone)
-// events are kept in a bounded queue, the degradation is logged once, and writing resumes (re-opening
-// the file) when the disk recovers. Events beyond the bound are counted as dropped and the count is
-// written as an "audit.dropped" event on recovery. A file removed or renamed away (log rotation) is
-// noticed within retry_interval and re-created at the path. An event never carries a secret value.
+// the events of the next millisecond (or 512 of them, or until someone flushes) into one write. When the file
+// cannot be written (disk full, file removed, directory gone) events are kept in a bounded queue, the
+// degradation is logged once, and writing resumes (re-opening the file) when the disk recovers. Events beyond
+// the bound are counted as dropped and the count is written as an "audit.dropped" event on recovery. A file
+// removed or renamed away (log rotation) is noticed within retry_interval and re-created at the path. An
+// event never carries a secret value.
 #pragma once
 
 #include <chrono>

@@ -23,15 +23,15 @@ namespace fs = std::filesystem;
 constexpr std::array<std::uint8_t, 4> kMagic{'R', 'B', 'J', '1'};
 
 Error failure(const fs::path& file, std::string_view step, int error_number) {
-  return Error{std::string(protocol::code::kInternalError),
-               file.string() + ": " + std::generic_category().message(error_number) + " (" + std::string(step) +
-                   ")"};
+  return Error{
+      std::string(protocol::code::kInternalError),
+      file.string() + ": " + std::generic_category().message(error_number) + " (" + std::string(step) + ")"};
 }
 
 Error corrupt(const fs::path& file, std::uint64_t offset, std::string_view what) {
   return Error{std::string(protocol::code::kInternalError),
-               file.string() + ": one-shot secret journal is corrupt at byte " + std::to_string(offset) + ": " +
-                   std::string(what)};
+               file.string() + ": one-shot secret journal is corrupt at byte " + std::to_string(offset) +
+                   ": " + std::string(what)};
 }
 
 std::uint32_t read_u32_le(const std::uint8_t* p) {
@@ -50,7 +50,8 @@ Result<UniqueFd> ClaimJournal::open_file(const fs::path& file, bool create) {
     return Error{std::string(protocol::code::kInternalError), file.string() + ": not a regular file"};
   }
   if (create) {  // the new file must survive a crash like everything appended to it
-    if (auto synced = fsync_directory(file.parent_path().empty() ? fs::path(".") : file.parent_path()); !synced) {
+    if (auto synced = fsync_directory(file.parent_path().empty() ? fs::path(".") : file.parent_path());
+        !synced) {
       return std::move(synced).error();
     }
   }
@@ -98,13 +99,14 @@ Result<ClaimJournal::Opened> ClaimJournal::open(const fs::path& file) {
       opened.cut_torn_frame = true;
       break;
     }
-    opened.frames.push_back(Frame{offset, std::vector<std::uint8_t>(at + kHeaderSize, at + kHeaderSize + length)});
+    opened.frames.push_back(
+        Frame{offset, std::vector<std::uint8_t>(at + kHeaderSize, at + kHeaderSize + length)});
     offset += kHeaderSize + length;
   }
   opened.journal.size_ = bytes.size();
   if (opened.cut_torn_frame) {
-    spdlog::warn("{}: dropping a frame cut short by a crash at byte {} (it was never acknowledged)", file.string(),
-                 offset);
+    spdlog::warn("{}: dropping a frame cut short by a crash at byte {} (it was never acknowledged)",
+                 file.string(), offset);
     if (auto cut = opened.journal.truncate_to(offset); !cut) return std::move(cut).error();
   }
   return opened;

@@ -398,8 +398,8 @@ Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X
 
   auto bytes = read_file_if_exists(file);
   if (!bytes) return std::move(bytes).error();
-  auto decrypt = [&](std::span<const std::uint8_t> ciphertext, const std::filesystem::path& from, auto parse)
-      -> Result<claim_ledger_file::Contents> {
+  auto decrypt = [&](std::span<const std::uint8_t> ciphertext, const std::filesystem::path& from,
+                     auto parse) -> Result<claim_ledger_file::Contents> {
     auto plaintext = crypto::decrypt(ciphertext, identities);
     if (!plaintext) {
       return Error{std::string(protocol::code::kInternalError),
@@ -413,15 +413,18 @@ Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X
   };
 
   // Adds pending secrets (from the snapshot or a journal frame); a duplicate id or token hash is corruption.
-  auto add_pending = [&](claim_ledger_file::Contents& contents, const std::filesystem::path& from) -> Result<void> {
+  auto add_pending = [&](claim_ledger_file::Contents& contents,
+                         const std::filesystem::path& from) -> Result<void> {
     for (auto& [record, value] : contents.pending) {
-      if (impl->entries.contains(record.id) || !impl->id_by_hash.emplace(record.token_hash, record.id).second) {
+      if (impl->entries.contains(record.id) ||
+          !impl->id_by_hash.emplace(record.token_hash, record.id).second) {
         return ledger_corrupt(from, "duplicate id or token hash");
       }
       std::string json = claim_ledger_file::pending_json(record);
       std::string id = record.id;
       impl->pending_bytes += record.value_size;
-      impl->entries.emplace(std::move(id), Entry{std::move(record), std::move(json), std::move(value), true, {}});
+      impl->entries.emplace(std::move(id),
+                            Entry{std::move(record), std::move(json), std::move(value), true, {}});
     }
     return {};
   };

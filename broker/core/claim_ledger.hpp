@@ -18,12 +18,14 @@
 //     becomes the leader, appends one frame with the batch's changes to the journal (encrypt, write,
 //     fdatasync; see claim_journal.hpp), then wakes everyone whose change that write carried. The first
 //     write, a rekey, compact() and a journal grown past the snapshot's size (or one that failed) write a
-//     whole snapshot instead (encrypt, temp file, fsync, rename, fsync dir) and empty the journal. Throughput grows with the number of claimers
-//     instead of being one fsync per claim. A leader whose batch is smaller than the previous one waits
-//     up to half the last write time (at most 2 ms) for the previous batch's callers to rejoin.
+//     whole snapshot instead (encrypt, temp file, fsync, rename, fsync dir) and empty the journal. Throughput
+//     grows with the number of claimers instead of being one fsync per claim. A leader whose batch is smaller
+//     than the previous one waits up to half the last write time (at most 2 ms) for the previous batch's
+//     callers to rejoin.
 //   - Nothing readable at rest. The snapshot (state_dir/claims.enc, 0600) and every journal frame
-//     (state_dir/claims.journal, 0600) are age files encrypted to the bootstrap recipient. Tokens are never stored: the ledger keeps a BLAKE2b hash of each pending
-//     token keyed with a 32-byte ledger key, itself kept in secure memory and inside the encrypted file.
+//     (state_dir/claims.journal, 0600) are age files encrypted to the bootstrap recipient. Tokens are never
+//     stored: the ledger keeps a BLAKE2b hash of each pending token keyed with a 32-byte ledger key, itself
+//     kept in secure memory and inside the encrypted file.
 //   - No secret in ordinary memory here. Values, tokens and the ledger key live in SecureBuffers; the
 //     ledger's plaintext is assembled in secure memory and keeps the secrets out of the JSON library
 //     (see claim_ledger_file.hpp). What remains is the caller's: the token arrives as a string_view and

@@ -88,13 +88,15 @@ std::string finished_json(const ClaimInfo& info) {
 namespace {
 
 // One document: the JSON line, then the ledger key (snapshots only), then the pending values.
-std::span<const std::uint8_t> assemble_document(std::string_view format, int version, std::uint64_t generation,
+std::span<const std::uint8_t> assemble_document(std::string_view format, int version,
+                                                std::uint64_t generation,
                                                 const crypto::SecureBuffer* ledger_key,
                                                 std::span<const PendingView> pending,
                                                 std::span<const std::string_view> finished,
                                                 crypto::SecureBuffer& scratch) {
-  const std::string head = R"({"format":")" + std::string(format) + R"(","version":)" + std::to_string(version) +
-                           R"(,"generation":)" + std::to_string(generation) + R"(,"pending":[)";
+  const std::string head = R"({"format":")" + std::string(format) + R"(","version":)" +
+                           std::to_string(version) + R"(,"generation":)" + std::to_string(generation) +
+                           R"(,"pending":[)";
   constexpr std::string_view kMiddle = R"(],"finished":[)";
   constexpr std::string_view kTail = "]}\n";
 
@@ -142,7 +144,8 @@ Result<Contents> parse_document(std::span<const std::uint8_t> plaintext, Kind ki
       contents.ledger_key = crypto::SecureBuffer::copy_of(tail.first(claim_token::kKeySize));
       tail = tail.subspan(claim_token::kKeySize);
     } else {
-      if (!doc.is_object() || doc.value("format", "") != kJournalFormat) return corrupt("not a journal frame");
+      if (!doc.is_object() || doc.value("format", "") != kJournalFormat)
+        return corrupt("not a journal frame");
       if (doc.at("version").get<int>() != kJournalVersion) return corrupt("unsupported journal version");
       contents.generation = doc.at("generation").get<std::uint64_t>();
     }
@@ -194,13 +197,16 @@ std::span<const std::uint8_t> assemble(const crypto::SecureBuffer& ledger_key, s
   return assemble_document(kFormat, kVersion, generation, &ledger_key, pending, finished, scratch);
 }
 
-std::span<const std::uint8_t> assemble_journal_frame(std::uint64_t generation, std::span<const PendingView> pending,
+std::span<const std::uint8_t> assemble_journal_frame(std::uint64_t generation,
+                                                     std::span<const PendingView> pending,
                                                      std::span<const std::string_view> finished,
                                                      crypto::SecureBuffer& scratch) {
   return assemble_document(kJournalFormat, kJournalVersion, generation, nullptr, pending, finished, scratch);
 }
 
-Result<Contents> parse(std::span<const std::uint8_t> plaintext) { return parse_document(plaintext, Kind::kSnapshot); }
+Result<Contents> parse(std::span<const std::uint8_t> plaintext) {
+  return parse_document(plaintext, Kind::kSnapshot);
+}
 
 Result<Contents> parse_journal_frame(std::span<const std::uint8_t> plaintext) {
   return parse_document(plaintext, Kind::kJournalFrame);

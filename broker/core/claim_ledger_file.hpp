@@ -71,7 +71,8 @@ std::span<const std::uint8_t> assemble(const crypto::SecureBuffer& ledger_key, s
                                        crypto::SecureBuffer& scratch);
 
 // The same for one journal frame: the secrets a batch created and the tombstones of those it finished.
-std::span<const std::uint8_t> assemble_journal_frame(std::uint64_t generation, std::span<const PendingView> pending,
+std::span<const std::uint8_t> assemble_journal_frame(std::uint64_t generation,
+                                                     std::span<const PendingView> pending,
                                                      std::span<const std::string_view> finished,
                                                      crypto::SecureBuffer& scratch);
 

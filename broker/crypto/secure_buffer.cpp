@@ -51,7 +51,8 @@ GuardedMapping map_guarded(std::size_t size, bool huge_aligned) {
   const std::size_t page = page_size();
   const std::size_t inner = (size + page - 1) / page * page;
   const std::size_t slack = huge_aligned ? kHugePageSize : 0;
-  void* raw = ::mmap(nullptr, inner + 2 * page + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* raw =
+      ::mmap(nullptr, inner + 2 * page + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) throw std::bad_alloc();
   auto* raw_bytes = static_cast<std::uint8_t*>(raw);
   std::uint8_t* bytes = raw_bytes;

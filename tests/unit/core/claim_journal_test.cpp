@@ -20,8 +20,9 @@ using testing::TempDir;
 
 std::vector<std::uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
 
-std::string payload_text(const ClaimJournal::Frame& frame) { return {frame.payload.begin(), frame.payload.end()}; }
-
+std::string payload_text(const ClaimJournal::Frame& frame) {
+  return {frame.payload.begin(), frame.payload.end()};
+}
 
 void append_raw(const fs::path& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::app);
@@ -61,7 +62,8 @@ TEST(ClaimJournal, AppendedFramesComeBackInOrder) {
 }
 
 TEST(ClaimJournal, ATornLastFrameIsCutOffAndTheNextAppendFollowsTheLastWholeOne) {
-  for (const std::string_view torn : {std::string_view("RB"), std::string_view("RBJ1\x10\x00\x00\x00partial", 15)}) {
+  for (const std::string_view torn :
+       {std::string_view("RB"), std::string_view("RBJ1\x10\x00\x00\x00partial", 15)}) {
     const TempDir dir;
     {
       auto opened = ClaimJournal::open(dir / "claims.journal");

@@ -40,7 +40,8 @@ INSTANTIATE_TEST_SUITE_P(EveryAllocator, SecureBufferSizes,
 TEST(SecureBuffer, PooledBlocksAreWipedBeforeReuse) {
   const std::uint8_t* first = nullptr;
   {
-    SecureBuffer secret = SecureBuffer::copy_of(std::string_view("CANARY-pooled-block-7d1e-0123456789abcdef"));
+    SecureBuffer secret =
+        SecureBuffer::copy_of(std::string_view("CANARY-pooled-block-7d1e-0123456789abcdef"));
     first = secret.data();
   }
   bool reused = false;
@@ -48,7 +49,8 @@ TEST(SecureBuffer, PooledBlocksAreWipedBeforeReuse) {
   for (int i = 0; i < 4096 && !reused; ++i) {  // the freed block is handed out again within the class
     held.push_back(SecureBuffer::for_overwrite(48));
     reused = held.back().data() == first;
-    EXPECT_TRUE(std::all_of(held.back().data(), held.back().data() + 48, [](std::uint8_t b) { return b == 0; }));
+    EXPECT_TRUE(
+        std::all_of(held.back().data(), held.back().data() + 48, [](std::uint8_t b) { return b == 0; }));
   }
   EXPECT_TRUE(reused);
 }

@@ -114,23 +114,25 @@ TEST_F(DaemonConfigTest, PathFlagsOverrideTheSandboxLayout) {
 }
 
 TEST_F(DaemonConfigTest, NumbersAreCheckedAndApplied) {
-  const DaemonConfig config = run_config({"--sandbox", "/sb", "--threads", "2", "--idle-timeout", "5",
-                                          "--max-connections=10", "--log-level", "debug", "--claim-workers", "64"});
+  const DaemonConfig config =
+      run_config({"--sandbox", "/sb", "--threads", "2", "--idle-timeout", "5", "--max-connections=10",
+                  "--log-level", "debug", "--claim-workers", "64"});
   EXPECT_EQ(config.threads, 2U);
   EXPECT_EQ(config.claim_workers, 64U);
   EXPECT_EQ(run_config({"--sandbox", "/sb"}).claim_workers, DaemonConfig::kDefaultClaimWorkers);
   EXPECT_EQ(config.idle_timeout, std::chrono::seconds(5));
   EXPECT_EQ(config.max_connections, 10U);
   EXPECT_EQ(config.log_level, "debug");
-  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{{"--threads", "0"},
-                                                                                   {"--threads", "two"},
-                                                                                   {"--threads", "4x"},
-                                                                                   {"--idle-timeout", "-1"},
-                                                                                   {"--max-connections", ""},
-                                                                                   {"--log-level", "loud"},
-                                                                                   {"--claim-workers", "0"},
-                                                                                   {"--claim-workers", "2000"},
-                                                                                   {"--threads"}}) {
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"--threads", "0"},
+                                             {"--threads", "two"},
+                                             {"--threads", "4x"},
+                                             {"--idle-timeout", "-1"},
+                                             {"--max-connections", ""},
+                                             {"--log-level", "loud"},
+                                             {"--claim-workers", "0"},
+                                             {"--claim-workers", "2000"},
+                                             {"--threads"}}) {
     auto args = bad;
     args.insert(args.begin(), {"--sandbox", "/sb"});
     const auto parsed = parse(args);
