@@ -27,6 +27,7 @@
 #include "broker/cli/io.hpp"
 #include "broker/cli/project_client.hpp"
 #include "broker/core/secret_set.hpp"
+#include "broker/core/toml_text_guard.hpp"
 
 namespace remo::cli {
 namespace {
@@ -79,11 +80,15 @@ Result<HostMapping> mapping_for(const std::string& config_path, const std::strin
   if (!explicit_config && ::stat(config_path.c_str(), &st) != 0 && errno == ENOENT) return mapping;
   auto text = read_bytes(config_path);
   if (!text) return std::move(text).error();
+  const std::string_view toml_text(reinterpret_cast<const char*>(text->span().data()),  // NOLINT: bytes
+                                   text->span().size());
+  if (const auto unsafe = core::find_unsafe_toml_text(toml_text)) {  // toml++ 3.3 has UB on some such bytes
+    return make_error("config", config_path + ": not accepted TOML (byte offset " +
+                                    std::to_string(unsafe->offset) + "): " + std::string(unsafe->why));
+  }
   toml::table root;
   try {
-    root = toml::parse(
-        std::string_view(reinterpret_cast<const char*>(text->span().data()), text->span().size()),  // NOLINT
-        config_path);
+    root = toml::parse(toml_text, config_path);
   } catch (const toml::parse_error& error) {
     return make_error("config", config_path + ": " + std::string(error.description()));
   }

@@ -6,9 +6,13 @@
 #include <array>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <thread>
 #include <utility>
+
+#include "broker/core/toml_text_guard.hpp"
 
 namespace remo::daemon {
 namespace {
@@ -135,9 +139,16 @@ bool takes_value(std::string_view flag) {
 
 Result<void> read_config_file(const fs::path& file, Settings& settings) {
   const std::string where = "config " + file.string();
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return config_error(where + ": cannot read it");
+  const std::string document((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (const auto unsafe = core::find_unsafe_toml_text(document)) {  // toml++ 3.3 has UB on some such bytes
+    return config_error(where + ": not accepted TOML (byte offset " + std::to_string(unsafe->offset) +
+                        "): " + std::string(unsafe->why));
+  }
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(document, file.string());
   } catch (const toml::parse_error& error) {
     const auto& begin = error.source().begin;
     return config_error(where + ": not valid TOML (line " + std::to_string(begin.line) + ", column " +

@@ -105,7 +105,7 @@ class GitCredentialHelper(unittest.TestCase):
 
     def write_config(self, text):
         path = self.tmp / "git-credential.toml"
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         return path
 
     def clone(self, config_text, name):
@@ -174,6 +174,11 @@ class GitCredentialHelper(unittest.TestCase):
         bad = ctl("git-credential", "--config", str(broken), "get", input=b"host=example.test\n\n", env=env)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn(str(broken).encode(), bad.stderr)
+        # Non-ASCII outside a string is refused before toml++ sees it (its 3.3 lexer has UB there).
+        unsafe = self.write_config("[hosts]\n\"example.test\" = { secret = \"X\" }\u00a0\n")
+        refused = ctl("git-credential", "--config", str(unsafe), "get", input=b"host=example.test\n\n", env=env)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn(b"not accepted TOML", refused.stderr)
         no_host = ctl("git-credential", "--config", str(config), "get", input=b"protocol=https\n\n", env=env)
         self.assertEqual((no_host.returncode, no_host.stdout), (0, b""))
         self.assertEqual(ctl("git-credential").returncode, 2)

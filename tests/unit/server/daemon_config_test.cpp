@@ -245,6 +245,19 @@ TEST_F(DaemonConfigTest, TheConfigFileIsStrict) {
             std::string::npos);
 }
 
+// toml++ 3.3 reaches undefined behaviour on some non-ASCII bytes outside strings (toml_text_guard.hpp):
+// the config file goes through the same guard as manifests and bundles.
+TEST_F(DaemonConfigTest, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
+  write(dir_ / "config.toml", "threads = 4\u00a0\nlog_level = \"warn\" # caf\u00e9 is fine in a comment\n");
+  const auto parsed = parse({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().code, "config");
+  EXPECT_NE(parsed.error().message.find("not accepted TOML (byte offset 11)"), std::string::npos)
+      << parsed.error().message;
+  write(dir_ / "config.toml", "log_level = \"warn\" # caf\u00e9 is fine in a comment\n");
+  EXPECT_TRUE(parse({"--sandbox", "/sb", "--config", (dir_ / "config.toml").string()}).ok());
+}
+
 TEST_F(DaemonConfigTest, AnExplicitConfigFileMustExist) {
   const auto parsed = parse({"--sandbox", "/sb", "--config", (dir_ / "nope.toml").string()});
   ASSERT_FALSE(parsed.ok());
