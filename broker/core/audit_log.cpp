@@ -39,8 +39,23 @@ AuditLog::~AuditLog() {
 void AuditLog::record(json event) {
   if (!event.is_object()) event = json{{"event", "audit.malformed"}};
   if (!event.contains("time")) event["time"] = format_rfc3339_utc(std::chrono::system_clock::now());
-  std::string line = serialize(event);
+  enqueue(serialize(event));
+}
 
+void AuditLog::record_line(std::string_view object_text) {
+  if (object_text.size() < 2 || object_text.front() != '{' || object_text.back() != '}') {
+    return record(json{{"event", "audit.malformed"}});
+  }
+  std::string line = R"({"time":")";
+  line.reserve(object_text.size() + 48);
+  line += format_rfc3339_utc(std::chrono::system_clock::now());
+  line += object_text.size() > 2 ? "\"," : "\"";
+  line.append(object_text.substr(1));
+  line += '\n';
+  enqueue(std::move(line));
+}
+
+void AuditLog::enqueue(std::string line) {
   bool warn_first_drop = false;
   bool wake = false;
   {
@@ -69,6 +84,12 @@ void AuditLog::record_and_wait(std::vector<json>& events) {
   for (json& event : events) record(std::move(event));
   events.clear();
   flush();
+}
+
+void AuditLog::record_and_wait(std::vector<json>& events, std::vector<std::string>& lines) {
+  for (const std::string& line : lines) record_line(line);
+  lines.clear();
+  record_and_wait(events);
 }
 
 void AuditLog::flush() {

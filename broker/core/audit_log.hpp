@@ -38,11 +38,15 @@ class AuditLog {
 
   // Adds "time" (RFC 3339 UTC with microseconds) if absent, then queues the event.
   void record(nlohmann::json event);
+  // An event already serialized as one JSON object without "time" ({"event":...}, no newline): "time" is
+  // put first and the line queued, with no JSON tree built. The caller guarantees it is valid JSON.
+  void record_line(std::string_view object_text);
   // Queues the events in order (moving them out) and returns once they are in the file -- written, not
   // fsynced: they survive a crash of the broker, not of the machine -- or once the writer is degraded
   // (they stay queued, as record()'s do). For replies that promise durability: their audit line must not
   // be lost to a crash that the reply's effect survives.
   void record_and_wait(std::vector<nlohmann::json>& events);
+  void record_and_wait(std::vector<nlohmann::json>& events, std::vector<std::string>& lines);
   // Waits until everything queued so far has been written or the writer is degraded (for tests/shutdown).
   void flush();
 
@@ -51,6 +55,7 @@ class AuditLog {
 
  private:
   void run();
+  void enqueue(std::string line);
 
   Options options_;
   mutable std::mutex mutex_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +53,54 @@ inline void add(std::vector<nlohmann::json>& events, nlohmann::json event, std::
   event["outcome"] = outcome;
   event["latency_us"] = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
   events.push_back(std::move(event));
+}
+
+// The secret.get event as JSON object text (see Answers::audit_lines), the same fields as
+// begin()/add() would give. project and secret are validated names ([A-Za-z0-9_.-], no quote or
+// backslash); anything else is escaped all the same.
+inline void add_get_line(std::vector<std::string>& lines, const PeerCredentials& peer, std::string_view project,
+                         std::string_view secret, std::string_view decision, std::string_view outcome,
+                         Clock::time_point started) {
+  const auto quoted = [](std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[(c >> 4) & 0xf];
+        out += kHex[c & 0xf];
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  };
+  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  std::string line;
+  line.reserve(160 + project.size() + secret.size());
+  line += R"({"decision":)";
+  quoted(line, decision);
+  line += R"(,"event":")";
+  line += kSecretGet;
+  line += R"(","latency_us":)";
+  line += std::to_string(latency);
+  line += R"(,"outcome":)";
+  quoted(line, outcome);
+  line += R"(,"peer":{"gid":)";
+  line += std::to_string(peer.gid);
+  line += R"(,"pid":)";
+  line += std::to_string(peer.pid);
+  line += R"(,"uid":)";
+  line += std::to_string(peer.uid);
+  line += R"(},"project":)";
+  quoted(line, project);
+  line += R"(,"secret":)";
+  quoted(line, secret);
+  line += '}';
+  lines.push_back(std::move(line));
 }
 
 }  // namespace remo::server::audit

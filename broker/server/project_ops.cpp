@@ -76,13 +76,13 @@ void ProjectOps::get(const Request& request, const PeerCredentials& peer, Answer
                         "field 'name' must be a secret name (^[A-Za-z0-9_]{1,128}$)");
   }
   const std::string secret(*name);
-  auto event = audit::begin(audit::kSecretGet, peer);
-  event["project"] = project_->name();
-  event["secret"] = secret;
+  const auto audited = [&](std::string_view decision, std::string_view outcome) {
+    audit::add_get_line(out.audit_lines, peer, project_->name(), secret, decision, outcome, started);
+  };
 
   const auto policy = project_->policy();
   if (!policy->allows(secret)) {
-    audit::add(out.audit_events, std::move(event), audit::kDeny, code::kDenied, started);
+    audited(audit::kDeny, code::kDenied);
     std::string message = "secret " + secret + " is not in the allowlist of project " + project_->name();
     if (policy->error) message += " (its manifest could not be loaded; the broker's status says why)";
     return append_error(out.replies, request.id, code::kDenied, message);
@@ -90,16 +90,16 @@ void ProjectOps::get(const Request& request, const PeerCredentials& peer, Answer
   const auto snapshot = store_.snapshot();
   const core::SecretEntry* value = snapshot->secrets->find(secret);
   if (value == nullptr) {
-    audit::add(out.audit_events, std::move(event), audit::kAllow, code::kNotFound, started);
+    audited(audit::kAllow, code::kNotFound);
     return append_error(out.replies, request.id, code::kNotFound,
                         "secret " + secret + " is allowed but not loaded");
   }
   if (auto written = append_secret_value(out.replies, request.id, secret, *value, policy->ttl_seconds);
       !written) {
-    audit::add(out.audit_events, std::move(event), audit::kAllow, written.error().code, started);
+    audited(audit::kAllow, written.error().code);
     return append_error(out.replies, request.id, written.error());
   }
-  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  audited(audit::kAllow, audit::kOk);
 }
 
 }  // namespace remo::server

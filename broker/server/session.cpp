@@ -32,6 +32,7 @@ template <typename Step>
 void contained(Answers& out, Step&& step) {
   const std::size_t replies_before = out.replies.size();
   const std::size_t events_before = out.audit_events.size();
+  const std::size_t lines_before = out.audit_lines.size();
   try {
     step();
   } catch (const std::exception& error) {
@@ -39,6 +40,7 @@ void contained(Answers& out, Step&& step) {
     sodium_memzero(out.replies.data() + replies_before, out.replies.size() - replies_before);
     out.replies.resize(replies_before);
     out.audit_events.resize(events_before);
+    out.audit_lines.resize(lines_before);
     append_error(out.replies, nullptr, protocol::code::kInternalError,
                  "the broker could not answer this request");
   }
@@ -79,7 +81,7 @@ asio::awaitable<void> complete_blocking(Connection& connection, Answers& out, co
       work.executor,
       [&]() -> asio::awaitable<void> {
         run_blocking(work, out);
-        audit.record_and_wait(out.audit_events);
+        audit.record_and_wait(out.audit_events, out.audit_lines);
         co_return;
       },
       asio::use_awaitable);
@@ -109,6 +111,8 @@ asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionL
   connection.deadline = Clock::now() + limits.idle_timeout;
   wipe(replies);
   if (replies.capacity() > kKeptReplyCapacity) ReplyBuffer().swap(replies);  // a big reply's memory goes back
+  for (const std::string& line : out.audit_lines) audit.record_line(line);
+  out.audit_lines.clear();
   for (nlohmann::json& event : out.audit_events) audit.record(std::move(event));
   out.audit_events.clear();
   co_return !error;
@@ -201,7 +205,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
             *handler_executor,
             [&]() -> asio::awaitable<bool> {
               const bool stopped = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
-              audit.record_and_wait(out.audit_events);  // control-plane changes are audited before the reply
+              audit.record_and_wait(out.audit_events, out.audit_lines);  // control-plane changes are audited before the reply
               co_return stopped;
             },
             asio::use_awaitable);

@@ -132,6 +132,10 @@ void check_answers(const Answers& out) {
         event.dump(-1, ' ', false, Json::error_handler_t::replace).find(kCanary) == std::string::npos,
         "an audit event carries no secret value");
   }
+  for (const auto& line : out.audit_lines) {
+    fuzz_require(Json::parse(line, nullptr, false).is_object(), "an audit line is a JSON object");
+    fuzz_require(line.find(kCanary) == std::string::npos, "an audit line carries no secret value");
+  }
 }
 
 // One input's broker: built fresh so that inputs do not depend on each other.

@@ -92,6 +92,25 @@ TEST(AuditLog, RecordAndWaitDoesNotHangWhileUnwritable) {
   ASSERT_EQ(events_in(dir / "later" / "audit.log").size(), 1u);
 }
 
+TEST(AuditLog, ARecordedLineGetsTheTimeFirstAndStaysValidJson) {
+  const TempDir dir;
+  {
+    AuditLog log(options_for(dir / "audit.log"));
+    log.record_line(R"({"event":"secret.get","secret":"A"})");
+    log.record_line("{}");
+    log.record_line("not an object");  // a caller's bug: recorded as audit.malformed, never a broken line
+    log.flush();
+  }
+  const auto events = events_in(dir / "audit.log");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0]["event"], "secret.get");
+  EXPECT_EQ(events[0]["secret"], "A");
+  EXPECT_TRUE(events[0]["time"].is_string());
+  EXPECT_EQ(events[1].size(), 1u);
+  EXPECT_TRUE(events[1]["time"].is_string());
+  EXPECT_EQ(events[2]["event"], "audit.malformed");
+}
+
 TEST(AuditLog, GivenTimeIsKept) {
   const TempDir dir;
   {

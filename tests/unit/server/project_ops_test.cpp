@@ -44,6 +44,11 @@ class ProjectOpsTest : public ::testing::Test {
 
   void keep_events(Answers& out) {
     for (auto& event : out.audit_events) events_.push_back(std::move(event));
+    for (const auto& line : out.audit_lines) {
+      auto event = Json::parse(line, nullptr, false);
+      EXPECT_TRUE(event.is_object()) << "an audit line is not a JSON object: " << line;
+      events_.push_back(std::move(event));
+    }
   }
 
   std::string audit_text() const {
@@ -112,6 +117,10 @@ TEST_F(ProjectOpsTest, EveryGetIsAuditedWithItsDecisionAndNeverItsValue) {
   EXPECT_EQ(lines[0]["outcome"], "ok");
   EXPECT_EQ(lines[0]["peer"], (nlohmann::json{{"pid", 11}, {"uid", 1000}, {"gid", 100}}));
   EXPECT_TRUE(lines[0]["latency_us"].is_number_integer());
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : lines[0].items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"decision", "event", "latency_us", "outcome", "peer", "project",
+                                            "secret"}));
   EXPECT_EQ(lines[1]["decision"], "deny");
   EXPECT_EQ(lines[1]["outcome"], "denied");
   EXPECT_EQ(lines[2]["decision"], "allow");
