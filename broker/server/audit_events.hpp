@@ -58,9 +58,9 @@ inline void add(std::vector<nlohmann::json>& events, nlohmann::json event, std::
 // The secret.get event as JSON object text (see Answers::audit_lines), the same fields as
 // begin()/add() would give. project and secret are validated names ([A-Za-z0-9_.-], no quote or
 // backslash); anything else is escaped all the same.
-inline void add_get_line(std::vector<std::string>& lines, const PeerCredentials& peer, std::string_view project,
-                         std::string_view secret, std::string_view decision, std::string_view outcome,
-                         Clock::time_point started) {
+inline void add_get_line(std::vector<std::string>& lines, const PeerCredentials& peer,
+                         std::string_view project, std::string_view secret, std::string_view decision,
+                         std::string_view outcome, Clock::time_point started) {
   const auto quoted = [](std::string& out, std::string_view text) {
     out += '"';
     for (const char c : text) {

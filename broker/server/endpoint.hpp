@@ -50,8 +50,8 @@ class Endpoint {
   virtual bool admit(const PeerCredentials& peer, Answers& out) = 0;
 
   // Answers one request line (without its '\n'): exactly one reply line appended to out.replies, and the
-  // request's audit events, if any, to out.audit_events (or out.audit_lines); or, for a request that must wait on the disk,
-  // nothing but out.blocking, which then appends them.
+  // request's audit events, if any, to out.audit_events (or out.audit_lines); or, for a request that must
+  // wait on the disk, nothing but out.blocking, which then appends them.
   virtual void handle(std::string_view line, const PeerCredentials& peer, Answers& out) = 0;
 };
 

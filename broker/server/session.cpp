@@ -205,7 +205,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
             *handler_executor,
             [&]() -> asio::awaitable<bool> {
               const bool stopped = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
-              audit.record_and_wait(out.audit_events, out.audit_lines);  // control-plane changes are audited before the reply
+              // Control-plane changes are audited before the reply.
+              audit.record_and_wait(out.audit_events, out.audit_lines);
               co_return stopped;
             },
             asio::use_awaitable);
