@@ -412,7 +412,7 @@ fi
 
 # ---------------------------------------------------------------- idle RSS
 phase "idle RSS"
-sleep 2
+sleep 3  # idle: the daemon hands freed memory back 1-2 s after the last request (TrimAfterBursts)
 rss_d=nan rss_idle_conns_d=nan threads_d=nan rss_x=nan
 ((daemon_ok)) && rss_d=$(rss_kib "$daemon_pid") && threads_d=$(threads_of "$daemon_pid")
 rss_r=$(rss_kib "$ref_pid")

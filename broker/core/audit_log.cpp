@@ -106,6 +106,11 @@ std::uint64_t AuditLog::dropped() const {
   return dropped_;
 }
 
+std::uint64_t AuditLog::recorded() const {
+  const std::lock_guard lock(mutex_);
+  return enqueued_ + dropped_;
+}
+
 bool AuditLog::degraded() const {
   const std::lock_guard lock(mutex_);
   return degraded_;

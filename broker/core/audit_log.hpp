@@ -51,6 +51,8 @@ class AuditLog {
   void flush();
 
   std::uint64_t dropped() const;
+  // Events recorded since start (queued or dropped): a cheap measure of activity.
+  std::uint64_t recorded() const;
   bool degraded() const;
 
  private:

@@ -249,6 +249,10 @@ struct ClaimLedger::Impl {
     lock.unlock();
     const bool replaced = persist(Target::kSnapshot, plaintext, to);
     sodium_memzero(scratch.data(), plaintext.size());
+    // Snapshots are rare now (the first write, compaction, rekey): a large ledger's plaintext buffer
+    // (mlocked, up to megabytes) is not worth keeping between them; journal frames need little.
+    constexpr std::size_t kKeptScratch = 64 * 1024;
+    if (scratch.size() > kKeptScratch) scratch.reset();
     if (replaced) {
       generation = new_generation;
       snapshot_on_disk = true;

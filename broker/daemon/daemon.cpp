@@ -1,5 +1,6 @@
 #include "broker/daemon/daemon.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 
 #include <atomic>
@@ -126,6 +128,40 @@ std::string serving_status(const server::BrokerState& broker, const server::Proj
          std::to_string(registry.projects().size()) + " projects";
 }
 
+// Once a burst of requests is over (the audit log saw events in the last period and none in this one),
+// hands the allocator's free pages back to the kernel. glibc keeps them in its per-thread arenas, so
+// without this the RSS stayed at the burst's peak (10 MiB after 1.6 million gets, against 6.6 at start).
+class TrimAfterBursts {
+ public:
+  static constexpr auto kPeriod = 1s;
+
+  TrimAfterBursts(asio::io_context& context, const core::AuditLog& audit) : timer_(context), audit_(audit) {
+    arm();
+  }
+  void cancel() { timer_.cancel(); }
+
+ private:
+  void arm() {
+    timer_.expires_after(kPeriod);
+    timer_.async_wait([this](const asio::error_code& error) {
+      if (error) return;
+      const std::uint64_t seen = audit_.recorded();
+      if (seen != last_seen_) {
+        busy_ = true;
+        last_seen_ = seen;
+      } else if (std::exchange(busy_, false)) {
+        ::malloc_trim(0);
+      }
+      arm();
+    });
+  }
+
+  asio::steady_timer timer_;
+  const core::AuditLog& audit_;
+  std::uint64_t last_seen_ = 0;
+  bool busy_ = false;
+};
+
 }  // namespace
 
 int run_daemon(const DaemonConfig& config) {
@@ -195,6 +231,7 @@ int run_daemon(const DaemonConfig& config) {
   server::IoPool pool(config.threads);
   asio::io_context control(1);
   auto control_work = asio::make_work_guard(control);
+  TrimAfterBursts trim_after_bursts(control, audit);
   asio::signal_set signals(pool.first(), SIGTERM, SIGINT);
   // After the pool: destroyed (joined) before it, so a finished claim never posts to a destroyed context.
   asio::thread_pool claim_workers(config.claim_workers);
@@ -274,6 +311,7 @@ int run_daemon(const DaemonConfig& config) {
     registry.close_all();
   });
   pool.stop();
+  on_control_plane(control, [&] { trim_after_bursts.cancel(); });
   control_work.reset();
   control.stop();
   control_thread.join();
