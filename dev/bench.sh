@@ -21,8 +21,8 @@
 #   push-creds ....................... the fsync floor of the same directory: one durable atomic replace of a
 #                                      file the bundle's size (dev/bench/fsync_floor), on the disk and on tmpfs.
 #   claims ........................... in-process ClaimLedger (tests/bench/claim_throughput) against one
-#                                      durable write per claim; over the project socket once `claim` exists
-#                                      (n/a while the broker answers "not implemented").
+#                                      durable write per claim; over the project socket (dev/bench/claim_load),
+#                                      every claim answered only once durable.
 #   start to READY ................... exec to sd_notify READY=1 (dev/bench/notify_ready_timer), 100-secret
 #                                      bundle and one registered project, against the epoll server and Redis
 #                                      (--supervised systemd); wall time, and the CPU time the process had

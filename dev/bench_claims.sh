@@ -9,8 +9,8 @@
 # Rows, each measured in this run on the same disk:
 #   socket      remo-broker in a sandbox; dev/bench/claim_load creates BENCH_CLAIMS secrets through the admin
 #               socket, then claims each once over the project socket with C concurrent connections (closed
-#               loop). Every ok reply was sent only after the ledger without that secret was durable
-#               (encrypt, temp file, fsync, rename, fsync dir): group commit lets one write carry many.
+#               loop). Every ok reply was sent only after the change was durable (a journal frame:
+#               encrypt, append, fdatasync): group commit lets one write carry many.
 #   in-process  tests/bench/claim_throughput: the same ClaimLedger called by C threads, no sockets.
 #   fsync floor dev/bench/fsync_floor: one atomic durable file replacement of a ledger-sized file; 1000 /
 #               p50_ms is what one durable write per claim would allow.
