@@ -1,7 +1,7 @@
 // Durable one-shot claims per second with 1, 4 and 16 concurrent claimers (ClaimLedger group commit).
 //
-// Every claim counted here returned its value only after the ledger without it was on disk (encrypted,
-// temp file, fsync, rename, fsync dir). The reference, measured on the same directory just before each
+// Every claim counted here returned its value only after the change was on disk (an encrypted journal
+// frame, appended and fdatasynced; see claim_journal.hpp). The reference, measured on the same directory just before each
 // row (so that both see the same disk and the same machine load), is what one durable write per claim
 // would give: the rate of encrypt + write_file_atomically of a ledger of the same size.
 // ratio = claims/s ÷ that rate, roughly the number of claims a write carries.
