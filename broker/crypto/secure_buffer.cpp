@@ -93,7 +93,7 @@ void unmap_guarded(void* base, std::size_t total) noexcept {
 class SmallPool {
  public:
   static constexpr std::size_t kMinClass = 32;
-  static constexpr std::size_t kClasses = 7;  // 32, 64, ..., 2048 bytes
+  static constexpr std::size_t kClasses = 10;  // 32, 64, ..., 16384 bytes (a bundle, a push request)
   static constexpr std::size_t kMaxSize = kMinClass << (kClasses - 1);
   static constexpr std::size_t kSlabSize = 64 * 1024;
 

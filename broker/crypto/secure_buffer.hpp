@@ -1,7 +1,7 @@
 // SecureBuffer: the only home for key material, file keys and plaintext secrets.
 // mlocked, excluded from core dumps, wiped when freed, in memory with guard pages. Three homes by size:
-// up to 2 KiB, a block of a pooled slab (guard pages around the slab, none between its blocks: a
-// sodium_malloc per token or claimed value cost a TLB shootdown each on a VM); up to 1 MiB,
+// up to 16 KiB, a block of a pooled slab (guard pages around the slab, none between its blocks: a
+// sodium_malloc per token, claimed value or pushed bundle cost TLB shootdowns on a VM); up to 1 MiB,
 // sodium_malloc (guard pages and a canary per buffer); beyond, a dedicated mapping with guard pages,
 // because sodium_malloc's fill passes cost more than decrypting the bytes.
 #pragma once

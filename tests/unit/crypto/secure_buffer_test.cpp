@@ -30,9 +30,9 @@ TEST_P(SecureBufferSizes, IsZeroedWritableMovableAndTruncatable) {
   EXPECT_TRUE(assigned.empty());
 }
 
-// Up to 2 KiB the pooled slabs, then sodium_malloc, then the dedicated huge-page-aligned mapping.
+// Up to 16 KiB the pooled slabs, then sodium_malloc, then the dedicated huge-page-aligned mapping.
 INSTANTIATE_TEST_SUITE_P(EveryAllocator, SecureBufferSizes,
-                         ::testing::Values(0, 1, 31, 32, 33, 2048, 2049, 4096, 1024 * 1024 - 1, 1024 * 1024,
+                         ::testing::Values(0, 1, 31, 32, 33, 2048, 2049, 4096, 16384, 16385, 1024 * 1024 - 1, 1024 * 1024,
                                            3 * 1024 * 1024 + 17));
 
 // A pooled block comes back wiped: the next buffer of its class that gets it sees zeros, even through
