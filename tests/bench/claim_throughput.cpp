@@ -1,10 +1,10 @@
 // Durable one-shot claims per second with 1, 4 and 16 concurrent claimers (ClaimLedger group commit).
 //
 // Every claim counted here returned its value only after the change was on disk (an encrypted journal
-// frame, appended and fdatasynced; see claim_journal.hpp). The reference, measured on the same directory just before each
-// row (so that both see the same disk and the same machine load), is what one durable write per claim
-// would give: the rate of encrypt + write_file_atomically of a ledger of the same size.
-// ratio = claims/s ÷ that rate, roughly the number of claims a write carries.
+// frame, appended and fdatasynced; see claim_journal.hpp). The reference, measured on the same directory just
+// before each row (so that both see the same disk and the same machine load), is what one durable write per
+// claim would give: the rate of encrypt + write_file_atomically of a ledger of the same size. ratio =
+// claims/s ÷ that rate, roughly the number of claims a write carries.
 //
 //   claim_throughput [--dir DIR] [--secrets N] [--value-bytes B] [--claimers 1,4,16] [--target 5000]
 //

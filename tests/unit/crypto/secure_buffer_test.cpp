@@ -32,8 +32,8 @@ TEST_P(SecureBufferSizes, IsZeroedWritableMovableAndTruncatable) {
 
 // Up to 16 KiB the pooled slabs, then sodium_malloc, then the dedicated huge-page-aligned mapping.
 INSTANTIATE_TEST_SUITE_P(EveryAllocator, SecureBufferSizes,
-                         ::testing::Values(0, 1, 31, 32, 33, 2048, 2049, 4096, 16384, 16385, 1024 * 1024 - 1, 1024 * 1024,
-                                           3 * 1024 * 1024 + 17));
+                         ::testing::Values(0, 1, 31, 32, 33, 2048, 2049, 4096, 16384, 16385, 1024 * 1024 - 1,
+                                           1024 * 1024, 3 * 1024 * 1024 + 17));
 
 // A pooled block comes back wiped: the next buffer of its class that gets it sees zeros, even through
 // for_overwrite, and never the previous owner's bytes.
