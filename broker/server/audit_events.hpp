@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker/server/json_text.hpp"
 #include "broker/server/peer_credentials.hpp"
 
 namespace remo::server::audit {
@@ -63,19 +64,7 @@ inline void add_get_line(std::vector<std::string>& lines, const PeerCredentials&
                          std::string_view outcome, Clock::time_point started) {
   const auto quoted = [](std::string& out, std::string_view text) {
     out += '"';
-    for (const char c : text) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        out += "\\u00";
-        out += kHex[(c >> 4) & 0xf];
-        out += kHex[c & 0xf];
-      } else {
-        out += c;
-      }
-    }
+    append_json_escaped(out, text);
     out += '"';
   };
   const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();

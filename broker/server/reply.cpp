@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "broker/server/json_text.hpp"
 #include "broker/server/utf8.hpp"
 #include "protocol/codes.hpp"
 
@@ -22,41 +23,6 @@ void append_id(ReplyBuffer& out, const Json& id) {
   out.append(",\"id\":");
   const std::string text = id.dump(-1, ' ', false, Json::error_handler_t::replace);
   out.append(text.data(), text.size());
-}
-
-// The body of a JSON string literal (RFC 8259 section 7): quote, backslash and control characters escaped,
-// everything else (UTF-8 included) copied in runs.
-void append_escaped(ReplyBuffer& out, std::string_view text) {
-  static constexpr std::string_view kHex = "0123456789abcdef";
-  std::size_t run_start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
-    out.append(text.substr(run_start, i - run_start));
-    run_start = i + 1;
-    switch (byte) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        out.append("\\u00");
-        out.push_back(kHex[byte >> 4U]);
-        out.push_back(kHex[byte & 0x0FU]);
-    }
-  }
-  out.append(text.substr(run_start));
 }
 
 }  // namespace
@@ -110,7 +76,7 @@ void append_value_field(ReplyBuffer& out, std::string_view bytes, bool from_base
     out.resize(start + encoded - 1);
   } else {
     out.append(",\"value\":\"");
-    append_escaped(out, bytes);
+    append_json_escaped(out, bytes);
   }
   out.push_back('"');
 }
@@ -159,9 +125,9 @@ void append_ok_with_secret_field(ReplyBuffer& out, const Json& id, const Json& f
   append_ok(out, id, fields);
   out.resize(out.size() - 2);  // "}\n"
   out.append(",\"");
-  append_escaped(out, key);
+  append_json_escaped(out, key);
   out.append("\":\"");
-  append_escaped(out, secret);
+  append_json_escaped(out, secret);
   out.append("\"}\n");
 }
 
