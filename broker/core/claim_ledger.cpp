@@ -284,18 +284,21 @@ struct ClaimLedger::Impl {
     add_tombstone(
         ClaimInfo{r.id, r.project, r.created_at, r.expires_at, entry.finishing->at, entry.finishing->state},
         std::move(entry.finishing->json));
-    id_by_hash.erase(r.token_hash);
-    pending_bytes -= r.value_size;
-    entries.erase(found);  // wipes the value (unless a claimer took it above)
+    erase_entry(found);  // wipes the value (unless a claimer took it above)
+  }
+
+  // Removes a pending entry with its token hash and its share of pending_bytes; wipes its value.
+  void erase_entry(std::unordered_map<std::string, Entry>::iterator found) {
+    id_by_hash.erase(found->second.record.token_hash);
+    pending_bytes -= found->second.record.value_size;
+    entries.erase(found);
   }
 
   void undo(Change& change) {
     const auto found = entries.find(change.id);
     if (found == entries.end()) return;
     if (change.kind == Change::Kind::kCreate) {
-      id_by_hash.erase(found->second.record.token_hash);
-      pending_bytes -= found->second.record.value_size;
-      entries.erase(found);
+      erase_entry(found);
     } else {
       found->second.finishing.reset();
     }
@@ -476,9 +479,7 @@ Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X
     for (auto& info : contents->finished) {
       const auto found = impl->entries.find(info.id);
       if (found == impl->entries.end()) return ledger_corrupt(journal_path, "a frame finishes an unknown id");
-      impl->id_by_hash.erase(found->second.record.token_hash);
-      impl->pending_bytes -= found->second.record.value_size;
-      impl->entries.erase(found);
+      impl->erase_entry(found);
       std::string json = claim_ledger_file::finished_json(info);
       impl->add_tombstone(std::move(info), std::move(json));
     }
