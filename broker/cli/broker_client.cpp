@@ -107,6 +107,20 @@ Result<Json> call(const std::string& socket_path, const Json& request) {
   return parse_reply(reply->view());
 }
 
+Result<Json> parse_ok_reply(std::string_view line) {
+  auto reply = parse_reply(line);
+  if (!reply) return std::move(reply).error();
+  if ((*reply)["ok"] != true) return failure_of(*reply);
+  return reply;
+}
+
+Result<Json> call_ok(const std::string& socket_path, const Json& request) {
+  auto reply = call(socket_path, request);
+  if (!reply) return std::move(reply).error();
+  if ((*reply)["ok"] != true) return failure_of(*reply);
+  return reply;
+}
+
 Error failure_of(const Json& reply) {
   const auto text = [&](const char* key, const char* fallback) {
     const auto it = reply.find(key);

@@ -45,4 +45,8 @@ Result<Json> parse_reply(std::string_view line);
 // The Error of an ok:false reply: its code, and its message (with the retry delay of rate_limited).
 Error failure_of(const Json& reply);
 
+// parse_reply and call, with an ok:false reply turned into its Error (failure_of).
+Result<Json> parse_ok_reply(std::string_view line);
+Result<Json> call_ok(const std::string& socket_path, const Json& request);
+
 }  // namespace remo::cli

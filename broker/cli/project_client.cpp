@@ -19,9 +19,7 @@ Result<crypto::SecureBuffer> fetch_value(const std::string& socket_path,
     auto bytes = take_secret_value(*line);  // value_b64, or an error reply without a value
     if (bytes) value = std::move(*bytes);
   }
-  auto reply = parse_reply(line->view());
-  if (!reply) return std::move(reply).error();
-  if (reply->value("ok", false) != true) return failure_of(*reply);
+  if (auto reply = parse_ok_reply(line->view()); !reply) return std::move(reply).error();
   if (!value) return make_error(std::string(kMalformedReply), "the broker's reply carries no readable value");
   return std::move(*value);
 }
@@ -43,9 +41,7 @@ Result<void> delete_claim(const std::string& socket_path, const crypto::SecureBu
   const crypto::SecureBuffer request = request_with_secret({{"op", "delete"}}, "token", token.span());
   auto line = call_raw(socket_path, request.span());
   if (!line) return std::move(line).error();
-  auto reply = parse_reply(line->view());
-  if (!reply) return std::move(reply).error();
-  if (reply->value("ok", false) != true) return failure_of(*reply);
+  if (auto reply = parse_ok_reply(line->view()); !reply) return std::move(reply).error();
   return {};
 }
 

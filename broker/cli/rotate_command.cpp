@@ -66,14 +66,6 @@ int failure(std::string_view message) {
   return kExitFailure;
 }
 
-// A reply without secrets, parsed; ok:false becomes an error with the broker's code and message.
-Result<Json> call_json(const std::string& socket_path, const Json& request) {
-  auto reply = call(socket_path, request);
-  if (!reply) return std::move(reply).error();
-  if ((*reply)["ok"] != true) return failure_of(*reply);
-  return reply;
-}
-
 // The generated identity in a begin reply, moved out to its own secure buffer and blanked in the line
 // before the rest of it is parsed (the JSON library keeps strings in ordinary memory).
 std::optional<crypto::SecureBuffer> take_identity(crypto::SecureBuffer& line) {
@@ -110,9 +102,8 @@ Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519
   auto line = call_raw(socket_path, request.span());
   if (!line) return std::move(line).error();
   auto identity_text = take_identity(*line);
-  auto reply = parse_reply(line->view());
+  auto reply = parse_ok_reply(line->view());
   if (!reply) return std::move(reply).error();
-  if ((*reply)["ok"] != true) return failure_of(*reply);
   Begun begun{reply->value("recipient", std::string()), std::nullopt};
   if (identity_text) {
     auto parsed = crypto::X25519Identity::parse(identity_text->view());
@@ -130,7 +121,7 @@ Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519
 
 Result<void> request_confirm(const std::string& socket_path, const std::string& recipient) {
   auto reply =
-      call_json(socket_path, Json{{"op", "rotate-bootstrap"}, {"confirm", true}, {"recipient", recipient}});
+      call_ok(socket_path, Json{{"op", "rotate-bootstrap"}, {"confirm", true}, {"recipient", recipient}});
   if (!reply) return std::move(reply).error();
   return {};
 }
@@ -209,7 +200,7 @@ int run_rotate(CommandArgs args) {
     chosen = std::move(identities->front());
   }
 
-  auto status = call_json(socket_path, Json{{"op", "status"}});
+  auto status = call_ok(socket_path, Json{{"op", "status"}});
   if (!status) return failure(error_line(status.error()));
   if (const auto& error = (*status)["bootstrap_error"]; error.is_string()) {
     return failure("the broker cannot open its saved state with its key: " + error.get<std::string>());
