@@ -6,12 +6,11 @@
 #include <array>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <thread>
 #include <utility>
 
+#include "broker/core/state_file.hpp"
 #include "broker/core/toml_text_guard.hpp"
 
 namespace remo::daemon {
@@ -139,9 +138,12 @@ bool takes_value(std::string_view flag) {
 
 Result<void> read_config_file(const fs::path& file, Settings& settings) {
   const std::string where = "config " + file.string();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return config_error(where + ": cannot read it");
-  const std::string document((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto bytes = core::read_file_if_exists(file);
+  if (!bytes || !bytes->has_value()) {
+    return config_error(where + ": cannot read it" +
+                        (bytes ? std::string() : " (" + bytes.error().message + ")"));
+  }
+  const std::string document((*bytes)->begin(), (*bytes)->end());
   if (const auto unsafe = core::find_unsafe_toml_text(document)) {  // toml++ 3.3 has UB on some such bytes
     return config_error(where + ": not accepted TOML (byte offset " + std::to_string(unsafe->offset) +
                         "): " + std::string(unsafe->why));
