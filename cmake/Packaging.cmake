@@ -1,7 +1,7 @@
 # The Debian package: `cpack -G DEB` in the build directory makes remo-broker_<version>_<arch>.deb.
 # It installs both binaries, the systemd unit, sysusers.d and tmpfiles.d files, the key-sealing script,
 # the docs and the JSON Schema; its maintainer scripts create the user and directories on install.
-# Depends come from dpkg-shlibdeps (libsodium23, libspdlog1.10, ...) plus systemd for systemd-creds.
+# Depends come from dpkg-shlibdeps (libsodium23, libfmt9, libstdc++6, ...) plus systemd for systemd-creds.
 
 install(PROGRAMS systemd/remo-broker-seal-key DESTINATION ${CMAKE_INSTALL_SBINDIR})
 # One NDJSON request on the admin socket (python3); the Ansible role and push playbook call it.

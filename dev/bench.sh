@@ -27,7 +27,10 @@
 #                                      bundle and one registered project, against the epoll server and Redis
 #                                      (--supervised systemd); wall time, and the CPU time the process had
 #                                      used by then (steadier than wall time on a loaded machine).
-#   idle RSS, threads, binary size ... against the epoll server (and Redis, age for remo-brokerctl).
+#   idle RSS, threads, binary size ... against the epoll server (and Redis, age for remo-brokerctl). "After load"
+#                                      is after the get rounds and the pushes; then, apart, after the claims
+#                                      over the socket, when the ledger holds their pending secrets and tombstones
+#                                      (state that grows with use, like the 100 idle connections row).
 # Rounds interleave ours and the references, rotating which goes first; each figure is the median. Nothing
 # is pinned and the daemon runs with its defaults. Ratios are ours / reference: below 1 is better for
 # times and sizes, above 1 is better for rates. Targets are issue 3's (and claim_throughput's 5,000/s).
@@ -322,6 +325,57 @@ for ((r = 0; r < rounds; r++)); do
     "redis=$(last "${tput_x[@]}")"
 done
 
+# ---------------------------------------------------------------- push-creds against the fsync floor
+phase "push-creds: 3 rounds x $pushes pushes, disk and tmpfs, each beside its fsync floor"
+declare -a push_d=() push_s=() floor_d=() floor_s=()
+errors_push=0
+shm_ok=0
+if ((daemon_ok)); then
+  "$broker" --requests-per-second 0 --sandbox "$shm_sandbox" >>"$work/broker-shm.log" 2>&1 &
+  shm_pid=$!
+  wait_answering "$shm_admin_sock" '{"op":"status"}' "$shm_pid" && shm_ok=1
+  ((shm_ok)) || say "warning: the tmpfs daemon did not start; tmpfs push row is n/a"
+fi
+push_run() {  # push_run SOCKET: p50 us of $pushes pushes on one connection
+  local out e
+  out=$("$load" --socket "$1" --line-file "$work/push.json" --requests-per-conn "$pushes" --warmup 2 \
+    --timeout 30) || { say "warning: push-creds run failed"; echo nan; return; }
+  e=$(json_num errors "$out")
+  errors_push=$((errors_push + ${e:-0}))
+  json_num p50_us "$out"
+}
+mkdir -p "$work/floor" "$shm/floor"
+for ((r = 0; r < 3; r++)); do
+  floor_d+=("$(json_num p50_ms "$("$fsync_floor" "$sandbox/state" --bytes "$bundle_bytes" --runs "$pushes")")")
+  ((daemon_ok)) && push_d+=("$(push_run "$admin_sock")")
+  floor_s+=("$(json_num p50_ms "$("$fsync_floor" "$shm_sandbox/state" --bytes "$bundle_bytes" --runs "$pushes" \
+    2>/dev/null || "$fsync_floor" "$shm/floor" --bytes "$bundle_bytes" --runs "$pushes")")")
+  ((shm_ok)) && push_s+=("$(push_run "$shm_admin_sock")")
+done
+stop_pid "$shm_pid"
+shm_pid=
+
+# ---------------------------------------------------------------- claims in process (ClaimLedger)
+declare -a claim1=() claim16=() claim_ref=()
+if [[ -n $claim_bench && -x $claim_bench ]]; then
+  phase "claims in process: $claim_runs x $claims claims, 1 and 16 claimers"
+  for ((r = 0; r < claim_runs; r++)); do
+    out=$("$claim_bench" --dir "$work" --secrets "$claims" --claimers 1,16 --target 0 2>&1) || {
+      say "warning: claim_throughput failed: $out"; continue; }
+    claim1+=("$(awk '$1 == 1 && $2 == "claimer" {print $3}' <<<"$out")")
+    claim16+=("$(awk '$1 == 16 && $2 == "claimers" {print $3}' <<<"$out")")
+    claim_ref+=("$(awk '$1 == 16 && $2 == "claimers" {sub("/s", "", $11); print $11}' <<<"$out")")
+  done
+fi
+
+# ---------------------------------------------------------------- idle RSS
+phase "idle RSS after the get rounds and the pushes"
+sleep 3  # idle: the daemon hands freed memory back 1-2 s after the last request (TrimAfterBursts)
+rss_d=nan rss_idle_conns_d=nan threads_d=nan rss_x=nan
+((daemon_ok)) && rss_d=$(rss_kib "$daemon_pid") && threads_d=$(threads_of "$daemon_pid")
+rss_r=$(rss_kib "$ref_pid")
+((have_redis)) && rss_x=$(rss_kib "$redis_pid")
+
 # ---------------------------------------------------------------- claims over the socket (when the op exists)
 claim_sock_rps=n/a claim_sock_note="n/a"
 if ((daemon_ok)); then
@@ -367,56 +421,11 @@ if ((daemon_ok)); then
   fi
 fi
 
-# ---------------------------------------------------------------- push-creds against the fsync floor
-phase "push-creds: 3 rounds x $pushes pushes, disk and tmpfs, each beside its fsync floor"
-declare -a push_d=() push_s=() floor_d=() floor_s=()
-errors_push=0
-shm_ok=0
-if ((daemon_ok)); then
-  "$broker" --requests-per-second 0 --sandbox "$shm_sandbox" >>"$work/broker-shm.log" 2>&1 &
-  shm_pid=$!
-  wait_answering "$shm_admin_sock" '{"op":"status"}' "$shm_pid" && shm_ok=1
-  ((shm_ok)) || say "warning: the tmpfs daemon did not start; tmpfs push row is n/a"
+rss_claims_d=nan
+if ((daemon_ok)) && [[ -z $claim_sock_note ]]; then  # informational: the same, now holding the ledger
+  sleep 3
+  rss_claims_d=$(rss_kib "$daemon_pid")
 fi
-push_run() {  # push_run SOCKET: p50 us of $pushes pushes on one connection
-  local out e
-  out=$("$load" --socket "$1" --line-file "$work/push.json" --requests-per-conn "$pushes" --warmup 2 \
-    --timeout 30) || { say "warning: push-creds run failed"; echo nan; return; }
-  e=$(json_num errors "$out")
-  errors_push=$((errors_push + ${e:-0}))
-  json_num p50_us "$out"
-}
-mkdir -p "$work/floor" "$shm/floor"
-for ((r = 0; r < 3; r++)); do
-  floor_d+=("$(json_num p50_ms "$("$fsync_floor" "$sandbox/state" --bytes "$bundle_bytes" --runs "$pushes")")")
-  ((daemon_ok)) && push_d+=("$(push_run "$admin_sock")")
-  floor_s+=("$(json_num p50_ms "$("$fsync_floor" "$shm_sandbox/state" --bytes "$bundle_bytes" --runs "$pushes" \
-    2>/dev/null || "$fsync_floor" "$shm/floor" --bytes "$bundle_bytes" --runs "$pushes")")")
-  ((shm_ok)) && push_s+=("$(push_run "$shm_admin_sock")")
-done
-stop_pid "$shm_pid"
-shm_pid=
-
-# ---------------------------------------------------------------- claims in process (ClaimLedger)
-declare -a claim1=() claim16=() claim_ref=()
-if [[ -n $claim_bench && -x $claim_bench ]]; then
-  phase "claims in process: $claim_runs x $claims claims, 1 and 16 claimers"
-  for ((r = 0; r < claim_runs; r++)); do
-    out=$("$claim_bench" --dir "$work" --secrets "$claims" --claimers 1,16 --target 0 2>&1) || {
-      say "warning: claim_throughput failed: $out"; continue; }
-    claim1+=("$(awk '$1 == 1 && $2 == "claimer" {print $3}' <<<"$out")")
-    claim16+=("$(awk '$1 == 16 && $2 == "claimers" {print $3}' <<<"$out")")
-    claim_ref+=("$(awk '$1 == 16 && $2 == "claimers" {sub("/s", "", $11); print $11}' <<<"$out")")
-  done
-fi
-
-# ---------------------------------------------------------------- idle RSS
-phase "idle RSS"
-sleep 3  # idle: the daemon hands freed memory back 1-2 s after the last request (TrimAfterBursts)
-rss_d=nan rss_idle_conns_d=nan threads_d=nan rss_x=nan
-((daemon_ok)) && rss_d=$(rss_kib "$daemon_pid") && threads_d=$(threads_of "$daemon_pid")
-rss_r=$(rss_kib "$ref_pid")
-((have_redis)) && rss_x=$(rss_kib "$redis_pid")
 if ((daemon_ok)); then  # informational: RSS while 100 idle project connections are open
   coproc idle { "$load" --socket "$project_sock" --connect-only 100 --hold 30; }
   # shellcheck disable=SC2154  # idle_PID is set by coproc
@@ -518,6 +527,7 @@ rows=(
   "start to READY, CPU time used (ms)|$(fmt "$m_rcpu_d" 2)|redis $(fmt "$m_rcpu_x" 2)|$(ratio "$m_rcpu_d" "$m_rcpu_x")|-|-"
   "idle RSS after load (MiB)|$(mib "$rss_d")|epoll $(mib "$rss_r")|$(ratio "$rss_d" "$rss_r")|< 6 MiB|$(verdict "$(mib "$rss_d")" '<' 6)"
   "idle RSS after load (MiB)|$(mib "$rss_d")|redis $(mib "$rss_x")|$(ratio "$rss_d" "$rss_x")|-|-"
+  "idle RSS after claims ($((claims + 32)) created, $claims claimed) (MiB)|$(mib "$rss_claims_d")|-|-|-|-"
   "idle RSS just after start (MiB)|$(mib "$rss_fresh_d")|epoll $(mib "$rss_r")|$(ratio "$rss_fresh_d" "$rss_r")|< 6 MiB|$(verdict "$(mib "$rss_fresh_d")" '<' 6)"
   "RSS with 100 idle connections (MiB)|$(mib "$rss_idle_conns_d")|-|-|-|-"
   "threads at idle (after start / after load)|$threads_fresh_d / $threads_d|epoll 1|-|-|-"

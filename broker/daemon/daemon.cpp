@@ -129,8 +129,8 @@ std::string serving_status(const server::BrokerState& broker, const server::Proj
 }
 
 // Once a burst of requests is over (the audit log saw events in the last period and none in this one),
-// hands the allocator's free pages back to the kernel. glibc keeps them in its per-thread arenas, so
-// without this the RSS stayed at the burst's peak (10 MiB after 1.6 million gets, against 6.6 at start).
+// hands the allocator's free pages back to the kernel. glibc keeps them in its arena (see M_ARENA_MAX below),
+// so without this the RSS stayed at the burst's peak (10 MiB after 1.6 million gets, against 6.6 at start).
 class TrimAfterBursts {
  public:
   static constexpr auto kPeriod = 1s;
@@ -166,6 +166,11 @@ class TrimAfterBursts {
 
 int run_daemon(const DaemonConfig& config) {
   const auto started = std::chrono::steady_clock::now();
+  // One malloc arena for every thread. glibc gives each thread that allocates its own arena (up to 8 per
+  // core), and the claim workers, the data plane and the audit writer each left a partly used one behind:
+  // 0.5-0.8 MiB of the idle RSS after a burst. The threads' allocation caches keep the hot path off the
+  // arena's lock (no throughput change measured with 16 connections on 2 cores).
+  ::mallopt(M_ARENA_MAX, 1);
   auto last_phase = started;
   const auto phase_done = [&](std::string_view phase) {
     const auto now = std::chrono::steady_clock::now();
