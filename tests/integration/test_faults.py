@@ -7,9 +7,11 @@ import base64
 import contextlib
 import os
 import pathlib
+import random
 import re
 import shutil
 import signal
+import string
 import subprocess
 import sys
 import tempfile
@@ -196,6 +198,44 @@ class SecretsLeaveMemory(unittest.TestCase):
         self.assertIsNone(where, f"canary still in the daemon's memory after clear-creds: {where}")
         self.assertEqual(self.broker.stop(), 0)
         self.assertEqual(self.broker.files_containing(needle), [])
+
+    def test_one_shot_value_and_token_are_gone_from_memory_once_claimed(self):
+        # claim-create carries the value in plaintext through the admin socket's JSON parser, and the claim
+        # carries the token through the project socket's: every heap copy of either must be wiped when freed.
+        # Long enough that the parser's growing buffers land in size classes nothing reuses right away.
+        value = "ONESHOT-3b8e51f07a2c-do-not-leak-" + "".join(random.choices(string.ascii_letters, k=3000))
+        self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
+        created = self.broker.admin({"op": "claim-create", "project": "proj", "value": value, "ttl_seconds": 600})
+        self.assertTrue(created["ok"], created)
+        token = created["token"]
+        self.assertIsNotNone(process_memory_contains(self.broker.proc.pid, value[:32].encode()),
+                             "the scan must find the value while it is pending (or it proves nothing)")
+        claimed = self.broker.project("proj", {"op": "claim", "token": token})
+        self.assertEqual(claimed.get("value"), value, claimed)
+        for needle in (value[:32], token):
+            where = process_memory_contains(self.broker.proc.pid, needle.encode())
+            self.assertIsNone(where, f"{needle[:8]}... still in the daemon's memory once claimed: {where}")
+        self.assertEqual(self.broker.stop(), 0)
+        self.assertEqual(self.broker.files_containing(value[:32].encode()), [])
+
+    def test_text_the_broker_never_reads_is_wiped_too(self):
+        # A secret sent by mistake -- in a misspelt field, in a request that is not valid JSON, to an op that
+        # takes no such field -- is copied by the JSON parser into heap blocks that no code of the broker
+        # looks at. The daemon wipes every block it frees (broker/daemon/wipe_freed_memory.cpp).
+        self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
+        secrets = ["MISTAKE-%d-%s" % (i, "".join(random.choices(string.ascii_letters, k=3000))) for i in range(4)]
+        reply = self.broker.admin({"op": "claim-create", "project": "proj", "valeu": secrets[0], "ttl_seconds": 60})
+        self.assertEqual(reply.get("code"), "protocol_error", reply)
+        self.assertEqual(self.broker.admin({"op": "status", "note": secrets[1]}).get("code"), "protocol_error")
+        self.assertEqual(self.broker.project("proj", {"op": "get", "name": "TOKEN", "why": secrets[2]}).get("code"),
+                         "protocol_error")
+        with Connection(self.broker.admin_socket) as c:
+            c.send_raw(('{"op":"status","x":"%s"\n' % secrets[3]).encode())  # unterminated object
+            self.assertEqual(c.reply().get("code"), "protocol_error")
+        for secret in secrets:
+            where = process_memory_contains(self.broker.proc.pid, secret[:40].encode())
+            self.assertIsNone(where, f"{secret[:10]}... still in the daemon's memory: {where}")
+        self.assertEqual(self.broker.stop(), 0)
 
     def test_no_core_files_and_locked_secret_memory(self):
         self.assertTrue(self.broker.push({"TOKEN": CANARY})["ok"])
