@@ -94,9 +94,9 @@ asio::awaitable<void> complete_blocking(Connection& connection, Answers& out, co
 asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionLimits& limits,
                             core::AuditLog& audit) {
   ReplyBuffer& replies = out.replies;
-  connection.deadline = Clock::now() + limits.idle_timeout;
   // Replies nearly always fit in the socket buffer: write them at once (the socket is non-blocking) and
   // wait only for what did not fit. Besides a suspension, this saves the reactor a poll per request.
+  // (The watchdog runs on this strand, so it cannot close the connection during the write_some.)
   asio::error_code error;
   std::size_t written = connection.socket.write_some(asio::buffer(replies.data(), replies.size()), error);
   if (error == asio::error::would_block || error == asio::error::try_again) {
@@ -104,6 +104,7 @@ asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionL
     written = 0;
   }
   if (!error && written < replies.size()) {
+    connection.deadline = Clock::now() + limits.idle_timeout;  // one idle period to take the rest
     const auto [write_error, rest] = co_await asio::async_write(
         connection.socket, asio::buffer(replies.data() + written, replies.size() - written), kUseTuple);
     error = write_error;
