@@ -199,16 +199,30 @@ class SecretsLeaveMemory(unittest.TestCase):
         self.assertEqual(self.broker.stop(), 0)
         self.assertEqual(self.broker.files_containing(needle), [])
 
+    def assert_gone_from_memory(self, needle: bytes, what: str):
+        # The daemon wipes a request's buffers right after it writes the reply, so a client that scans as
+        # soon as it has the reply can race it: what is still there after a second is residue.
+        deadline = time.monotonic() + 1.0
+        while (where := process_memory_contains(self.broker.proc.pid, needle)) is not None:
+            if time.monotonic() > deadline:
+                self.fail(f"{what} still in the daemon's memory: {where}")
+            time.sleep(0.05)
+
+    @staticmethod
+    def middle(text: str) -> bytes:
+        # malloc writes its free-list pointers over the first 16-32 bytes of a freed block: a needle from
+        # the middle of the text finds an unwiped copy that its first bytes would miss.
+        return text[len(text) // 2:len(text) // 2 + 40].encode()
+
     def test_one_shot_value_and_token_are_gone_from_memory_once_claimed(self):
         # claim-create carries the value in plaintext through the admin socket's JSON parser, and the claim
         # carries the token through the project socket's: every heap copy of either must be wiped when freed.
-        # Long enough that the parser's growing buffers land in size classes nothing reuses right away.
         value = "ONESHOT-3b8e51f07a2c-do-not-leak-" + "".join(random.choices(string.ascii_letters, k=3000))
         self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
         created = self.broker.admin({"op": "claim-create", "project": "proj", "value": value, "ttl_seconds": 600})
         self.assertTrue(created["ok"], created)
         token = created["token"]
-        self.assertIsNotNone(process_memory_contains(self.broker.proc.pid, value[:32].encode()),
+        self.assertIsNotNone(process_memory_contains(self.broker.proc.pid, self.middle(value)),
                              "the scan must find the value while it is pending (or it proves nothing)")
         claimed = self.broker.project("proj", {"op": "claim", "token": token})
         self.assertEqual(claimed.get("value"), value, claimed)
@@ -216,29 +230,51 @@ class SecretsLeaveMemory(unittest.TestCase):
             # The ASan build leaves one copy of the value in a dead region of a thread's stack (its frames are
             # laid out differently; stack residue is a known gap). The Release build, which ships, leaves none.
             self.skipTest("stack residue under AddressSanitizer; checked in the Release build")
-        for needle in (value[:32], token):
-            where = process_memory_contains(self.broker.proc.pid, needle.encode())
-            self.assertIsNone(where, f"{needle[:8]}... still in the daemon's memory once claimed: {where}")
+        self.assert_gone_from_memory(self.middle(value), "the claimed value")
+        self.assert_gone_from_memory(token[-24:].encode(), "the claimed token")
         self.assertEqual(self.broker.stop(), 0)
-        self.assertEqual(self.broker.files_containing(value[:32].encode()), [])
+        self.assertEqual(self.broker.files_containing(self.middle(value)), [])
 
     def test_text_the_broker_never_reads_is_wiped_too(self):
         # A secret sent by mistake -- in a misspelt field, in a request that is not valid JSON, to an op that
         # takes no such field -- is copied by the JSON parser into heap blocks that no code of the broker
-        # looks at. The daemon wipes every block it frees (broker/daemon/wipe_freed_memory.cpp).
+        # looks at. The daemon wipes every block it frees (broker/daemon/wipe_freed_memory.cpp). Each case
+        # is scanned right after its request, before later requests can reuse (and so hide) its memory.
         self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
-        secrets = ["MISTAKE-%d-%s" % (i, "".join(random.choices(string.ascii_letters, k=3000))) for i in range(4)]
-        reply = self.broker.admin({"op": "claim-create", "project": "proj", "valeu": secrets[0], "ttl_seconds": 60})
-        self.assertEqual(reply.get("code"), "protocol_error", reply)
-        self.assertEqual(self.broker.admin({"op": "status", "note": secrets[1]}).get("code"), "protocol_error")
-        self.assertEqual(self.broker.project("proj", {"op": "get", "name": "TOKEN", "why": secrets[2]}).get("code"),
-                         "protocol_error")
+
+        def mistake(label):
+            return "MISTAKE-%s-%s" % (label, "".join(random.choices(string.ascii_letters, k=3000)))
+
+        # First, that the scan sees the heap at all: half a request waits in the connection's line buffer.
+        held = mistake("held")
         with Connection(self.broker.admin_socket) as c:
-            c.send_raw(('{"op":"status","x":"%s"\n' % secrets[3]).encode())  # unterminated object
+            c.send_raw(('{"op":"status","x":"%s' % held).encode())
+            deadline = time.monotonic() + 2.0
+            while process_memory_contains(self.broker.proc.pid, self.middle(held)) is None:
+                if time.monotonic() > deadline:
+                    self.fail("the scan must find a request the daemon holds (or it proves nothing)")
+                time.sleep(0.05)
+
+        secret = mistake("misspelt")
+        reply = self.broker.admin({"op": "claim-create", "project": "proj", "valeu": secret, "ttl_seconds": 60})
+        self.assertEqual(reply.get("code"), "protocol_error", reply)
+        self.assert_gone_from_memory(self.middle(secret), "a misspelt field's text")
+
+        secret = mistake("admin")
+        self.assertEqual(self.broker.admin({"op": "status", "note": secret}).get("code"), "protocol_error")
+        self.assert_gone_from_memory(self.middle(secret), "an unknown admin field's text")
+
+        secret = mistake("project")
+        reply = self.broker.project("proj", {"op": "get", "name": "TOKEN", "why": secret})
+        self.assertEqual(reply.get("code"), "protocol_error", reply)
+        self.assert_gone_from_memory(self.middle(secret), "an unknown project field's text")
+
+        secret = mistake("invalid")
+        with Connection(self.broker.admin_socket) as c:
+            c.send_raw(('{"op":"status","x":"%s"\n' % secret).encode())  # an unterminated object
             self.assertEqual(c.reply().get("code"), "protocol_error")
-        for secret in secrets:
-            where = process_memory_contains(self.broker.proc.pid, secret[:40].encode())
-            self.assertIsNone(where, f"{secret[:10]}... still in the daemon's memory: {where}")
+        self.assert_gone_from_memory(self.middle(secret), "an invalid request's text")
+        self.assert_gone_from_memory(self.middle(held), "the held half request")
         self.assertEqual(self.broker.stop(), 0)
 
     def test_no_core_files_and_locked_secret_memory(self):
