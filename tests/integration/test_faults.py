@@ -199,14 +199,22 @@ class SecretsLeaveMemory(unittest.TestCase):
         self.assertEqual(self.broker.stop(), 0)
         self.assertEqual(self.broker.files_containing(needle), [])
 
-    def assert_gone_from_memory(self, needle: bytes, what: str):
-        # The daemon wipes a request's buffers right after it writes the reply, so a client that scans as
-        # soon as it has the reply can race it: what is still there after a second is residue.
-        deadline = time.monotonic() + 1.0
-        while (where := process_memory_contains(self.broker.proc.pid, needle)) is not None:
+    def wait_for_scan(self, needle: bytes, found: bool, timeout: float, failure: str):
+        # The daemon wipes a request's buffers right after it writes the reply (and reads a request a moment
+        # after it is sent), so a client that scans at once can race it: poll until the scan agrees.
+        deadline = time.monotonic() + timeout
+        while ((where := process_memory_contains(self.broker.proc.pid, needle)) is not None) != found:
             if time.monotonic() > deadline:
-                self.fail(f"{what} still in the daemon's memory: {where}")
+                self.fail(f"{failure}: {where}")
             time.sleep(0.05)
+
+    def assert_gone_from_memory(self, needle: bytes, what: str):
+        # What is still there after a second is residue.
+        self.wait_for_scan(needle, False, 1.0, f"{what} still in the daemon's memory")
+
+    @staticmethod
+    def secret_text(prefix: str) -> str:
+        return prefix + "".join(random.choices(string.ascii_letters, k=3000))
 
     @staticmethod
     def middle(text: str) -> bytes:
@@ -217,7 +225,7 @@ class SecretsLeaveMemory(unittest.TestCase):
     def test_one_shot_value_and_token_are_gone_from_memory_once_claimed(self):
         # claim-create carries the value in plaintext through the admin socket's JSON parser, and the claim
         # carries the token through the project socket's: every heap copy of either must be wiped when freed.
-        value = "ONESHOT-3b8e51f07a2c-do-not-leak-" + "".join(random.choices(string.ascii_letters, k=3000))
+        value = self.secret_text("ONESHOT-3b8e51f07a2c-do-not-leak-")
         self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
         created = self.broker.admin({"op": "claim-create", "project": "proj", "value": value, "ttl_seconds": 600})
         self.assertTrue(created["ok"], created)
@@ -243,17 +251,14 @@ class SecretsLeaveMemory(unittest.TestCase):
         self.assertTrue(self.broker.register("proj", ["TOKEN"])["ok"])
 
         def mistake(label):
-            return "MISTAKE-%s-%s" % (label, "".join(random.choices(string.ascii_letters, k=3000)))
+            return self.secret_text("MISTAKE-%s-" % label)
 
         # First, that the scan sees the heap at all: half a request waits in the connection's line buffer.
         held = mistake("held")
         with Connection(self.broker.admin_socket) as c:
             c.send_raw(('{"op":"status","x":"%s' % held).encode())
-            deadline = time.monotonic() + 2.0
-            while process_memory_contains(self.broker.proc.pid, self.middle(held)) is None:
-                if time.monotonic() > deadline:
-                    self.fail("the scan must find a request the daemon holds (or it proves nothing)")
-                time.sleep(0.05)
+            self.wait_for_scan(self.middle(held), True, 2.0,
+                               "the scan must find a request the daemon holds (or it proves nothing)")
 
         secret = mistake("misspelt")
         reply = self.broker.admin({"op": "claim-create", "project": "proj", "valeu": secret, "ttl_seconds": 60})
