@@ -7,6 +7,8 @@ namespace {
 
 constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
 constexpr std::string_view kOutsideString = "non-ASCII byte outside a string or comment";
+constexpr std::string_view kControlCharacter =
+    "control character (only tab, line feed and CR LF are allowed)";
 constexpr std::string_view kAfterBackslash = "non-ASCII byte after a backslash in a multi-line string";
 
 bool is_ascii(char c) noexcept { return static_cast<unsigned char>(c) < 0x80; }
@@ -28,6 +30,7 @@ class Scanner {
   explicit Scanner(std::string_view text) noexcept : text_(text) {}
 
   std::optional<UnsafeTomlText> run() {
+    if (auto control = find_control_character()) return control;
     if (text_.starts_with(kUtf8ByteOrderMark)) at_ = kUtf8ByteOrderMark.size();
     while (at_ < text_.size()) {
       const char c = text_[at_];
@@ -53,6 +56,19 @@ class Scanner {
 
  private:
   enum class Open : char { kArray, kInlineTable, kTableHeader };
+
+  // TOML 1.0 allows no control character but tab anywhere, and a carriage return only before a line feed
+  // (strings must escape the rest), so refusing them costs no valid document. It also keeps NULs and other
+  // bytes toml++ scans past on error paths from shifting where its lexer and this one think a token ends.
+  std::optional<UnsafeTomlText> find_control_character() const noexcept {
+    for (std::size_t i = 0; i < text_.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text_[i]);
+      if (c == '\t' || c == '\n' || (c >= 0x20 && c != 0x7F)) continue;
+      if (c == '\r' && i + 1 < text_.size() && text_[i + 1] == '\n') continue;
+      return UnsafeTomlText{i, kControlCharacter};
+    }
+    return std::nullopt;
+  }
 
   static bool is_structural(char c) noexcept {
     return c == '=' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == '\n';
@@ -96,13 +112,17 @@ class Scanner {
   }
 
   // A bare value runs to a value terminator, quotes included. A date followed by a space and a digit is
-  // scanned on as a date-time (toml++ accepts "1979-05-27 07:32:00"), so the run continues there too.
+  // scanned on as a date-time (toml++ accepts "1979-05-27 07:32:00"), so the run continues there too, and
+  // toml++ then takes the character after that digit into the value whatever it is, a terminator included
+  // (in `1979-05-27 0]'é'` its scan runs on past the bracket and the quote), so that one is skipped too.
   std::optional<UnsafeTomlText> skip_bare_value() noexcept {
     while (at_ < text_.size()) {
       const char c = text_[at_];
       if (!is_ascii(c)) return UnsafeTomlText{at_, kOutsideString};
       if (c == ' ' && at_ + 1 < text_.size() && is_digit(text_[at_ + 1])) {
-        ++at_;
+        at_ += 2;
+        if (at_ < text_.size() && !is_ascii(text_[at_])) return UnsafeTomlText{at_, kOutsideString};
+        if (at_ < text_.size()) ++at_;
         continue;
       }
       if (ends_bare_value(c)) break;

@@ -12,6 +12,9 @@
 // TOML 1.0 itself allows non-ASCII only in strings and comments, so refusing it everywhere else costs no
 // valid document; the only valid documents refused are multi-line basic strings whose line-ending
 // backslash is followed (after the trimmed whitespace) by a non-ASCII character.
+//
+// Control characters (all but tab, line feed, and carriage return before a line feed) are refused
+// anywhere, as TOML 1.0 refuses them: toml++'s error paths scan past them in ways a lexer cannot follow.
 #pragma once
 
 #include <cstddef>

@@ -46,6 +46,22 @@ TEST(TomlTextGuard, QuoteInsideABareValueOpensNoString) {
   EXPECT_EQ(refused_at("a = [1, 2\"\xC3\xA9\"]\n"), 10u);
 }
 
+TEST(TomlTextGuard, CharacterAfterADateTimeSpaceDigitBelongsToTheValueEvenIfItEndsValues) {
+  // toml++ takes the character after "date space digit" into the value unconditionally, so its scan runs
+  // on past a closing bracket and a quote: the U+FEFD here is not in a string for it.
+  EXPECT_EQ(refused_at("a = 1979-05-27 0]'\xEF\xBB\xBD'\n"), 18u);
+  EXPECT_EQ(refused_at("a = 1979-05-27 0\xC3\xA9\n"), 16u);
+  EXPECT_EQ(refused_at("a = 1979-05-27 07:32:00\nb = 'caf\xC3\xA9'\n"), std::nullopt);
+}
+
+TEST(TomlTextGuard, ControlCharactersAreRefusedEverywhere) {
+  EXPECT_EQ(refused_at(std::string_view("a = 1\0\n", 7)), 5u);
+  EXPECT_EQ(refused_at("a = \"x\x01\"\n"), 6u);
+  EXPECT_EQ(refused_at("# \x7F\n"), 2u);
+  EXPECT_EQ(refused_at("a = 1\rb = 2\n"), 5u);  // a lone carriage return
+  EXPECT_EQ(refused_at("a = 1\r\nb = \"\t\"\n"), std::nullopt);
+}
+
 TEST(TomlTextGuard, QuoteWhereAKeyOrValueStartsOpensAString) {
   EXPECT_EQ(refused_at("a=\"\xC3\xA9\"\nb.\"\xC3\xA9\"=1\n"), std::nullopt);
   EXPECT_EQ(refused_at("a = [1, \"\xC3\xA9\", [\"\xC3\xA9\"]]\nt = { k = '\xC3\xA9', l = [\"\xC3\xA9\"] }\n"),
