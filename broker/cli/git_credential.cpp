@@ -100,7 +100,7 @@ Result<GitRequest> parse_git_request(std::string_view text) {
     if (key == "url") return make_error("refused", "git's request names a url= (helpers are sent its parts)");
     if (key.ends_with("[]")) continue;  // multi-valued fields (wwwauth[], capability[]): not used here
     if (!fields.emplace(key, line.substr(eq + 1)).second) {
-      return make_error("refused", "git's request names '" + key.substr(0, 32) + "' twice");
+      return make_error("refused", "git's request names '" + printable_excerpt(key) + "' twice");
     }
   }
   return fields;
@@ -115,7 +115,7 @@ std::string field(const GitRequest& request, const std::string& key) {
 Result<GitAnswer> choose_answer(const GitRequest& request, const GitCredentialConfig& config) {
   const std::string scheme = field(request, "protocol");
   if (scheme != "https" && scheme != "http") {
-    return make_error("refused", "protocol '" + scheme.substr(0, 16) +
+    return make_error("refused", "protocol '" + printable_excerpt(scheme) +
                                      "': only https (or http for an entry with allow_http)");
   }
   auto authority = parse_git_authority(field(request, "host"), default_port_of(scheme));

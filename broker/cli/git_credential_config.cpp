@@ -70,14 +70,6 @@ Result<toml::table> parse_toml(const std::string& path, std::string_view text) {
   }
 }
 
-// A config key for an error line: control bytes would break the one-line message.
-std::string printable(std::string_view key) {
-  std::string out;
-  for (const char c : key.substr(0, 64))
-    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
-  return out;
-}
-
 bool starts_with_git_token_prefix(std::string_view name) {
   if (name.size() < kGitTokenPrefix.size()) return false;
   return std::equal(kGitTokenPrefix.begin(), kGitTokenPrefix.end(), name.begin(), [](char a, char b) {
@@ -92,7 +84,7 @@ Result<GitHostEntry> parse_entry(const std::string& where, const GitAuthority& a
   if (table == nullptr) return make_error("config", where + ": must be a table (secret = \"NAME\")");
   for (const auto& [field, value] : *table) {
     if (field != "secret" && field != "username" && field != "allow_http") {
-      return make_error("config", where + ": unknown field '" + printable(field.str()) +
+      return make_error("config", where + ": unknown field '" + printable_excerpt(field.str()) +
                                       "' (secret, username, allow_http)");
     }
   }
@@ -125,6 +117,14 @@ Result<GitHostEntry> parse_entry(const std::string& where, const GitAuthority& a
 
 }  // namespace
 
+std::string printable_excerpt(std::string_view text) {
+  std::string out;
+  for (const char c : text.substr(0, 64)) {
+    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+  }
+  return out;
+}
+
 bool is_safe_git_username(std::string_view text) {
   return text.size() <= kMaxUsernameLength && std::none_of(text.begin(), text.end(), [](char c) {
            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
@@ -140,14 +140,14 @@ Result<GitCredentialConfig> GitCredentialConfig::load(const std::string& path, b
   if (!root) return std::move(root).error();
   for (const auto& [key, value] : *root) {
     if (key != "hosts")
-      return config_error(path, "unknown table or key '" + printable(key.str()) + "' (hosts)");
+      return config_error(path, "unknown table or key '" + printable_excerpt(key.str()) + "' (hosts)");
   }
   const toml::node* hosts_node = root->get("hosts");
   if (hosts_node == nullptr) return config;
   const toml::table* hosts = hosts_node->as_table();
   if (hosts == nullptr) return config_error(path, "'hosts' must be a table of [hosts.\"HOST\"] tables");
   for (const auto& [key, node] : *hosts) {
-    const std::string where = path + ": [hosts.\"" + printable(key.str()) + "\"]";
+    const std::string where = path + ": [hosts.\"" + printable_excerpt(key.str()) + "\"]";
     auto authority = parse_git_authority(key.str(), default_port_of("https"));
     if (!authority) return make_error("config", where + ": " + authority.error().message);
     auto entry = parse_entry(where, *authority, node);

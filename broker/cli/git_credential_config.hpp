@@ -39,6 +39,9 @@ class GitCredentialConfig {
   std::map<std::string, GitHostEntry> entries_;  // by GitAuthority::text()
 };
 
+// At most 64 bytes of text with control bytes as '?': a key or field quoted in a one-line error.
+std::string printable_excerpt(std::string_view text);
+
 // True when text may be sent to git as a username: printable ASCII or UTF-8, no control bytes.
 bool is_safe_git_username(std::string_view text);
 

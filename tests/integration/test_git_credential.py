@@ -69,7 +69,8 @@ class GitCredentialHelper(unittest.TestCase):
 
     def env(self):
         return dict(os.environ, HOME=str(self.home), GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="/bin/false",
-                    GIT_CONFIG_NOSYSTEM="1", REMO_BROKER_SOCKET=str(self.broker.project_socket("myrepo")))
+                    GIT_CONFIG_NOSYSTEM="1", GIT_SSL_CAINFO=str(self.ca_file),  # it overrides http.sslCAInfo
+                    REMO_BROKER_SOCKET=str(self.broker.project_socket("myrepo")))
 
     def write_config(self, text, name="git-credential.toml"):
         path = self.tmp / name
@@ -83,7 +84,7 @@ class GitCredentialHelper(unittest.TestCase):
         helper = f"{CTL} git-credential --config {config}"
         with ArgvWatcher() as watcher:
             result = subprocess.run(["git", "-c", "credential.helper=", "-c", f"credential.helper={helper}",
-                                     "-c", f"http.sslCAInfo={self.ca_file}", "clone", "-q", url, str(target)],
+                                     "clone", "-q", url, str(target)],
                                     capture_output=True, env=self.env(), timeout=60)
         self.assertNotIn(CANARY.encode(), result.stdout + result.stderr)
         self.assertEqual(watcher.containing(CANARY.encode()), [])
