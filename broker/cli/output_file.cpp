@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <string>
 
 #include "broker/core/unique_fd.hpp"
@@ -37,6 +39,58 @@ Result<SplitPath> split_path(std::string_view path) {
     return refused(path, "it names a directory, not a file");
   }
   return split;
+}
+
+constexpr int kMaxSymlinks = 40;  // the kernel's own limit for one path
+
+void push_components_front(std::deque<std::string>& pending, std::string_view path) {
+  std::deque<std::string> parts;
+  for (std::size_t start = 0; start <= path.size();) {
+    const std::size_t slash = std::min(path.find('/', start), path.size());
+    const std::string_view part = path.substr(start, slash - start);
+    if (!part.empty() && part != ".") parts.emplace_back(part);
+    start = slash + 1;
+  }
+  pending.insert(pending.begin(), parts.begin(), parts.end());
+}
+
+// Opens directory one component at a time, each relative to the last one opened. A symbolic link on
+// the way is followed only when root or this user owns it: someone else's link (in a tree they can
+// write) must not choose which directory receives the file. Holding each directory open makes a swap
+// after the check harmless.
+Result<core::UniqueFd> open_directory(const std::string& directory, std::string_view path) {
+  core::UniqueFd current(::open(directory.starts_with('/') ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::deque<std::string> pending;
+  push_components_front(pending, directory);
+  for (int links = 0; current && !pending.empty();) {
+    const std::string part = std::move(pending.front());
+    pending.pop_front();
+    core::UniqueFd next(::openat(current.get(), part.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!next || ::fstat(next.get(), &st) != 0) return io_error("cannot open the directory of", path, errno);
+    if (S_ISDIR(st.st_mode)) {
+      current = std::move(next);
+      continue;
+    }
+    if (!S_ISLNK(st.st_mode)) return io_error("cannot open the directory of", path, ENOTDIR);
+    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+      return refused(path, "'" + part + "' on its way is a symbolic link owned by uid " +
+                               std::to_string(st.st_uid) + " (only root's and your own are followed)");
+    }
+    std::array<char, 4096> target{};
+    const ssize_t length = ::readlinkat(next.get(), "", target.data(), target.size());
+    if (++links > kMaxSymlinks || length <= 0 || static_cast<std::size_t>(length) == target.size()) {
+      return io_error("cannot follow a symbolic link on the way to", path, length < 0 ? errno : ELOOP);
+    }
+    const std::string_view link(target.data(), static_cast<std::size_t>(length));
+    push_components_front(pending, link);
+    if (link.starts_with('/')) current.reset(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (!current) return io_error("cannot open the directory of", path, errno);
+  core::UniqueFd readable(
+      ::openat(current.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // fsync needs it
+  if (!readable) return io_error("cannot open the directory of", path, errno);
+  return readable;
 }
 
 // What is at name now, in words, when it is something the writer must not replace; nothing when the
@@ -105,8 +159,9 @@ Result<void> write_file_safely(std::string_view path, std::span<const std::uint8
                                ExistingFile existing) {
   auto split = split_path(path);
   if (!split) return std::move(split).error();
-  const core::UniqueFd dir(::open(split->directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return io_error("cannot open the directory of", path, errno);
+  auto opened = open_directory(split->directory, path);
+  if (!opened) return std::move(opened).error();
+  const core::UniqueFd dir = std::move(*opened);
   struct stat st {};
   if (::fstatat(dir.get(), split->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (const char* kind = unwritable_kind(st)) return refused(path, kind);

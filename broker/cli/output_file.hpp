@@ -1,7 +1,9 @@
 // The one way remo-brokerctl writes a file (decrypt/encrypt/keygen -o, known_instances, the bootstrap
 // key's credential file): whoever else can write the directory cannot make it write somewhere else.
 //
-//   - The directory is opened once; every later step is relative to that descriptor.
+//   - The directory is opened one component at a time, each relative to the last; a symbolic link on the
+//     way is followed only when root or this user owns it (someone else's link in a tree they can write
+//     must not pick the directory). Every later step is relative to that directory's descriptor.
 //   - The data goes to a new temporary file in it (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, a random name),
 //     is fsynced, then renamed over the target, and the directory is fsynced: the target is the old
 //     file or the new one, never a partial one, and the data never passes through an existing inode.

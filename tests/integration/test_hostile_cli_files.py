@@ -158,6 +158,25 @@ class CliOutputFileTest(unittest.TestCase):
                 self.assertEqual(victim.read_text(), "precious\n")
                 self.assertEqual(os.readlink(self.out), str(victim))
 
+    def test_a_directory_symlink_the_attacker_owns_does_not_pick_the_directory(self):
+        victim_dir = pathlib.Path(tempfile.mkdtemp(prefix="remo-victim-"))  # say /etc/remo-broker
+        self.addCleanup(shutil.rmtree, victim_dir, True)
+        (victim_dir / "bundle.toml").write_text("precious\n")
+        hostile.attack("os.symlink(params['target'], params['link']); result = True",
+                       target=str(victim_dir), link=str(self.shared / "out"))
+        self.out = self.shared / "out" / "bundle.toml"
+        result = self.decrypt()
+        self.assert_refused(result, "symbolic link owned by uid 4242")
+        self.assertEqual((victim_dir / "bundle.toml").read_text(), "precious\n")
+        self.assertEqual(sorted(p.name for p in victim_dir.iterdir()), ["bundle.toml"])
+        # Root's own links on the way are followed as usual.
+        own_link = self.keys / "to-shared"
+        os.symlink(self.shared, own_link)
+        self.addCleanup(os.unlink, own_link)
+        self.out = own_link / "via-root-link.toml"
+        self.assertEqual(self.decrypt().returncode, 0)
+        self.assertEqual((self.shared / "via-root-link.toml").read_bytes(), PLAINTEXT)
+
     def test_a_planted_regular_file_is_replaced_not_written_into(self):
         result, read = self.with_trap("open-regular-file", self.decrypt)
         self.assertEqual(result.returncode, 0, result.stderr)
