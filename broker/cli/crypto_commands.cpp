@@ -17,8 +17,8 @@
 namespace remo::cli {
 namespace {
 
-constexpr mode_t kSecretFileMode = 0600;
-constexpr mode_t kCiphertextFileMode = 0644;
+// Every file written here is born 0600, ciphertext too: widening it is the user's choice.
+constexpr mode_t kOutputFileMode = 0600;
 
 constexpr std::string_view kKeygenUsage =
     "usage: remo-brokerctl keygen [-o FILE]\n"
@@ -44,13 +44,14 @@ constexpr std::string_view kEncryptUsage =
     "  -r, --recipient RECIPIENT        an age1... recipient (repeatable)\n"
     "  -R, --recipients-file FILE       a file of recipients, one per line (repeatable)\n"
     "  -a, --armor                      write the PEM-like ASCII armor\n"
-    "  -o, --output OUT                 write to OUT instead of stdout\n";
+    "  -o, --output OUT                 write to OUT (mode 0600, replaced atomically) instead of stdout\n";
 
 constexpr std::string_view kDecryptUsage =
     "usage: remo-brokerctl decrypt -i IDENTITY_FILE [-i ...] [-o OUT] [IN]\n"
     "\n"
     "Decrypts an age file (binary or armored) from IN (stdin when absent or -). Nothing is written\n"
-    "unless the whole file authenticates; OUT is created atomically with mode 0600.\n"
+    "unless the whole file authenticates; OUT is replaced atomically by a file of mode 0600 (never\n"
+    "written through a symbolic link, FIFO or device: those are refused; -o - is standard output).\n"
     "\n"
     "  -i, --identity FILE   an identity file (repeatable)\n"
     "  -o, --output OUT      write to OUT instead of stdout\n";
@@ -117,13 +118,13 @@ int run_keygen(CommandArgs args) {
   const std::string public_line = "Public key: " + identity.recipient().encode() + "\n";
   const auto output = parsed.last("output");
   if (output && !is_stdio(*output)) {
-    if (auto created = create_new_file(*output, file.span(), kSecretFileMode); !created) {
+    if (auto created = create_new_file(*output, file.span(), kOutputFileMode); !created) {
       return failure("keygen", created.error());
     }
     std::fputs(public_line.c_str(), stderr);
     return kExitOk;
   }
-  if (auto written = write_output("-", file.span(), kSecretFileMode); !written) {
+  if (auto written = write_output("-", file.span(), kOutputFileMode); !written) {
     return failure("keygen", written.error());
   }
   // Like age-keygen: when the identity does not go to a terminal, show the public key on stderr.
@@ -140,7 +141,7 @@ int run_recipient(CommandArgs args) {
   if (!identities) return failure("recipient", identities.error());
   std::string out;
   for (const auto& identity : *identities) out += identity.recipient().encode() + "\n";
-  if (auto written = write_output("-", bytes_of(out), kCiphertextFileMode); !written) {
+  if (auto written = write_output("-", bytes_of(out), kOutputFileMode); !written) {
     return failure("recipient", written.error());
   }
   return kExitOk;
@@ -188,7 +189,7 @@ int run_encrypt(CommandArgs args) {
   auto ciphertext = crypto::encrypt(plaintext->span(), recipients, armor);
   plaintext->reset();
   if (!ciphertext) return failure("encrypt", ciphertext.error());
-  if (auto written = write_output(output, *ciphertext, kCiphertextFileMode); !written) {
+  if (auto written = write_output(output, *ciphertext, kOutputFileMode); !written) {
     return failure("encrypt", written.error());
   }
   return kExitOk;
@@ -213,7 +214,7 @@ int run_decrypt(CommandArgs args) {
   if (!ciphertext) return failure("decrypt", ciphertext.error());
   auto plaintext = crypto::decrypt(ciphertext->span(), *identities);
   if (!plaintext) return failure("decrypt", plaintext.error());
-  if (auto written = write_output(parsed.last("output").value_or("-"), plaintext->span(), kSecretFileMode);
+  if (auto written = write_output(parsed.last("output").value_or("-"), plaintext->span(), kOutputFileMode);
       !written) {
     return failure("decrypt", written.error());
   }

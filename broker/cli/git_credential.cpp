@@ -2,53 +2,60 @@
 //
 //   git config --global credential.helper '/usr/local/bin/remo-brokerctl git-credential'
 //
-// git asks with "protocol=https\nhost=github.com\n..."; the helper maps the host to a secret name and
+// git asks with "protocol=https\nhost=github.com\n..."; the helper maps that origin to a secret and
 // answers "username=...\npassword=<secret>\n". The mapping (README, "git credential helper"):
-//   - a [hosts."HOST"] table in the config file names the secret and optionally the username;
-//   - otherwise the secret is GIT_TOKEN_ + the host upper-cased with every other character as '_'
-//     (github.com -> GIT_TOKEN_GITHUB_COM; 127.0.0.1:8080 -> GIT_TOKEN_127_0_0_1_8080).
-// The username is git's own (from the URL) when it sent one, else the config's, else x-access-token.
+//   - an entry for exactly that host and port in the config file (git_credential_config.hpp);
+//   - otherwise the conventional GIT_TOKEN_ name (git_origin.hpp), which no two hosts share, and which
+//     hosts with a '-' or an IPv6 literal do not have.
+// Only protocol=https is answered, and http only for an entry with allow_http. A request the helper
+// cannot read exactly as git meant it (a NUL byte, a repeated field, a host that is not a plain host
+// name or address) gets no answer. The path (credential.useHttpPath) never selects a secret.
+// The username is git's own (from the URL) when it sent one, else the entry's, else x-access-token.
 // store and erase do nothing: the broker is read-only from a devcontainer, and git must not cache the
 // secret anywhere else either.
 #include <sys/prctl.h>
-#include <sys/stat.h>
-
-#include <toml++/toml.h>
+#include <unistd.h>
 
 #include <array>
-#include <cctype>
-#include <cstdio>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
 
 #include "broker/cli/cli_output.hpp"
+#include "broker/cli/git_credential_config.hpp"
+#include "broker/cli/git_origin.hpp"
 #include "broker/cli/io.hpp"
 #include "broker/cli/project_client.hpp"
-#include "broker/core/secret_set.hpp"
-#include "broker/core/toml_text_guard.hpp"
 
 namespace remo::cli {
 namespace {
 
 constexpr std::string_view kCommand = "git-credential";
 constexpr std::string_view kDefaultUsername = "x-access-token";
+constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
 constexpr std::string_view kUsage =
     "usage: remo-brokerctl git-credential [--config FILE] [--socket PATH] get|store|erase\n"
     "\n"
     "A git credential helper (git config credential.helper '/path/to/remo-brokerctl git-credential').\n"
-    "get answers with the secret mapped to git's host: [hosts.\"HOST\"] secret = NAME, username = USER in\n"
-    "the config file, else GIT_TOKEN_<HOST upper-cased, other characters as _>. store and erase do nothing.\n"
+    "get answers protocol=https requests with the secret mapped to git's host and port: [hosts.\"HOST\"]\n"
+    "secret = NAME (username = USER, allow_http = true) in the config file, else GIT_TOKEN_<the host's\n"
+    "labels upper-cased, joined by _>[_PORT] for hosts without '-'. store and erase do nothing.\n"
     "\n"
     "  --config FILE   mapping file (default $REMO_BROKER_GIT_CONFIG, else\n"
-    "                  $XDG_CONFIG_HOME/remo-broker/git-credential.toml, else ~/.config/...)\n"
+    "                  $XDG_CONFIG_HOME/remo-broker/git-credential.toml, else ~/.config/...); it must be\n"
+    "                  owned by root or you and writable by nobody else\n"
     "  --socket PATH   project socket (default $REMO_BROKER_SOCKET, else /run/remo-broker/project.sock)\n";
 
-struct HostMapping {
+using GitRequest = std::map<std::string, std::string>;
+
+// What get answers with: which secret, under which username, for which origin (for messages).
+struct GitAnswer {
   std::string secret;
-  std::string username;  // empty: git's, else the default
+  std::string username;
+  std::string origin;
 };
 
 std::string default_config_path() {
@@ -60,70 +67,100 @@ std::string default_config_path() {
   return std::string(home != nullptr ? home : "") + "/.config/remo-broker/git-credential.toml";
 }
 
-std::string conventional_secret(std::string_view host) {
-  std::string name = "GIT_TOKEN_";
-  for (const char c : host) {
-    name.push_back(std::isalnum(static_cast<unsigned char>(c)) != 0
-                       ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
-                       : '_');
+// stdin up to the empty line that ends git's request (or EOF), at most kMaxRequestBytes.
+Result<std::string> read_request_text() {
+  std::string text;
+  std::array<char, 4096> chunk{};
+  while (!text.starts_with('\n') && text.find("\n\n") == std::string::npos) {
+    const ssize_t n = ::read(STDIN_FILENO, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error("io", std::string("cannot read git's request: ") + std::strerror(errno));
+    if (n == 0) break;
+    text.append(chunk.data(), static_cast<std::size_t>(n));
+    if (text.size() > kMaxRequestBytes) return make_error("refused", "git's request is over 64 KiB");
   }
-  return name;
+  return text;
 }
 
-// The mapping for host from the config file: an exact entry ("host:port" or "host"), else the entry of
-// the host without its port, else the convention. A missing file means the convention; a broken one is
-// an error naming the file and the key.
-Result<HostMapping> mapping_for(const std::string& config_path, const std::string& host,
-                                bool explicit_config) {
-  HostMapping mapping{conventional_secret(host), ""};
-  struct stat st {};
-  if (!explicit_config && ::stat(config_path.c_str(), &st) != 0 && errno == ENOENT) return mapping;
-  auto text = read_bytes(config_path);
-  if (!text) return std::move(text).error();
-  const std::string_view toml_text(reinterpret_cast<const char*>(text->span().data()),  // NOLINT: bytes
-                                   text->span().size());
-  if (const auto unsafe = core::find_unsafe_toml_text(toml_text)) {  // toml++ 3.3 has UB on some such bytes
-    return make_error("config", config_path + ": not accepted TOML (byte offset " +
-                                    std::to_string(unsafe->offset) + "): " + std::string(unsafe->why));
-  }
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, config_path);
-  } catch (const toml::parse_error& error) {
-    return make_error("config", config_path + ": " + std::string(error.description()));
-  }
-  const toml::table* hosts = root["hosts"].as_table();
-  if (hosts == nullptr) return mapping;
-  const std::string without_port =
-      host.substr(0, host.rfind(':') == std::string::npos ? host.size() : host.rfind(':'));
-  const toml::table* entry = (*hosts)[host].as_table();
-  if (entry == nullptr) entry = (*hosts)[without_port].as_table();
-  if (entry == nullptr) {
-    mapping.secret = conventional_secret(host);
-    return mapping;
-  }
-  const auto secret = (*entry)["secret"].value<std::string>();
-  if (!secret || !core::is_valid_secret_name(*secret)) {
-    return make_error("config", config_path + ": hosts entry for " + host +
-                                    ": 'secret' must be a secret name (^[A-Za-z0-9_]{1,128}$)");
-  }
-  mapping.secret = *secret;
-  mapping.username = (*entry)["username"].value<std::string>().value_or("");
-  return mapping;
-}
-
-// git's request: key=value lines up to an empty line or EOF.
-std::map<std::string, std::string> read_git_request() {
-  std::map<std::string, std::string> fields;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), stdin) != nullptr) {
-    std::string line(buffer.data());
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+// git's request: key=value lines up to an empty line. Anything git itself never sends (a NUL byte, a
+// line without '=', a field twice, a url= field) means the request is not what git meant: no answer.
+Result<GitRequest> parse_git_request(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos)
+    return make_error("refused", "git's request holds a NUL byte");
+  GitRequest fields;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
     if (line.empty()) break;
-    const auto eq = line.find('=');
-    if (eq != std::string::npos) fields[line.substr(0, eq)] = line.substr(eq + 1);
+    const std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+      return make_error("refused", "a line of git's request is not key=value");
+    const std::string key(line.substr(0, eq));
+    if (key == "url") return make_error("refused", "git's request names a url= (helpers are sent its parts)");
+    if (key.ends_with("[]")) continue;  // multi-valued fields (wwwauth[], capability[]): not used here
+    if (!fields.emplace(key, line.substr(eq + 1)).second) {
+      return make_error("refused", "git's request names '" + printable_excerpt(key) + "' twice");
+    }
   }
   return fields;
+}
+
+std::string field(const GitRequest& request, const std::string& key) {
+  const auto found = request.find(key);
+  return found == request.end() ? std::string() : found->second;
+}
+
+// The secret and username for the request's origin, or why there is none.
+Result<GitAnswer> choose_answer(const GitRequest& request, const GitCredentialConfig& config) {
+  const std::string scheme = field(request, "protocol");
+  if (scheme != "https" && scheme != "http") {
+    return make_error("refused", "protocol '" + printable_excerpt(scheme) +
+                                     "': only https (or http for an entry with allow_http)");
+  }
+  auto authority = parse_git_authority(field(request, "host"), default_port_of(scheme));
+  if (!authority) return std::move(authority).error();
+  GitAnswer answer{"", "", scheme + "://" + authority->text()};
+  const GitHostEntry* entry = config.find(*authority);
+  if (scheme == "http" && (entry == nullptr || !entry->allow_http)) {
+    return make_error("refused", "no credential for " + answer.origin +
+                                     ": plain http needs allow_http = true in the host's config entry");
+  }
+  if (entry != nullptr) {
+    answer.secret = entry->secret;
+    answer.username = entry->username;
+  } else if (auto conventional = conventional_secret(*authority)) {
+    answer.secret = std::move(*conventional);
+  } else {
+    return make_error("refused", "no credential for " + answer.origin +
+                                     ": the host has no GIT_TOKEN_ name (it holds '-', or is an IPv6 "
+                                     "literal); add a [hosts.\"" +
+                                     authority->text() + "\"] entry to the config");
+  }
+  const std::string given = field(request, "username");
+  if (!is_safe_git_username(given)) return make_error("refused", "git's username holds a control character");
+  if (!given.empty()) answer.username = given;
+  if (answer.username.empty()) answer.username = std::string(kDefaultUsername);
+  return answer;
+}
+
+// Straight from secure memory to the pipe git reads: no stdio buffer holds the value.
+Result<void> write_answer(const GitAnswer& answer, const crypto::SecureBuffer& value) {
+  if (std::memchr(value.data(), '\n', value.size()) != nullptr ||
+      std::memchr(value.data(), '\0', value.size()) != nullptr) {
+    return make_error("usage", "secret " + answer.secret +
+                                   " holds a newline or NUL byte, which git's protocol cannot carry");
+  }
+  const std::string head = "username=" + answer.username + "\npassword=";
+  const auto bytes = [](std::string_view text) {
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                         text.size());  // NOLINT
+  };
+  for (const std::span<const std::uint8_t> part :
+       {bytes(head), std::span<const std::uint8_t>(value.span()), bytes("\n")}) {
+    if (auto written = write_output("-", part, 0600); !written) return written;
+  }
+  return {};
 }
 
 }  // namespace
@@ -134,45 +171,28 @@ int run_git_credential(CommandArgs args) {
   if (auto done = parse_or_exit(kCommand, args, kSpecs, kUsage, parsed)) return *done;
   if (parsed.positionals.size() != 1) return usage_failure(kCommand, "expects get, store or erase", kUsage);
   const std::string& action = parsed.positionals.front();
-  const auto request = read_git_request();
-  if (action == "store" || action == "erase") return kExitOk;
-  if (action != "get") return kExitOk;  // git's protocol: ignore actions this helper does not know
+  auto text = read_request_text();
+  if (action != "get") return kExitOk;  // store, erase, and actions this helper does not know: nothing
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (!text) return report_failure(kCommand, text.error());
+  auto request = parse_git_request(*text);
+  if (!request) return report_failure(kCommand, request.error());
+  if (field(*request, "host").empty()) return kExitOk;  // nothing to map: let git go on
 
-  const auto host = request.find("host");
-  if (host == request.end() || host->second.empty()) return kExitOk;  // nothing to map: let git go on
-  const bool explicit_config = parsed.has("config");
-  auto mapping =
-      mapping_for(parsed.last("config").value_or(default_config_path()), host->second, explicit_config);
-  if (!mapping) return report_failure(kCommand, mapping.error());
-  auto value = get_secret(resolve_socket(SocketKind::kProject, parsed.last("socket")), mapping->secret);
+  auto config =
+      GitCredentialConfig::load(parsed.last("config").value_or(default_config_path()), !parsed.has("config"));
+  if (!config) return report_failure(kCommand, config.error());
+  auto answer = choose_answer(*request, *config);
+  if (!answer) return report_failure(kCommand, answer.error());
+  auto value = get_secret(resolve_socket(SocketKind::kProject, parsed.last("socket")), answer->secret);
   if (!value) {
     // git then tries its other helpers or prompts; say why this one had nothing.
-    return report_failure(
-        kCommand, make_error(value.error().code, "no credential for " + host->second + " (secret " +
-                                                     mapping->secret + "): " + value.error().message));
+    return report_failure(kCommand,
+                          make_error(value.error().code, "no credential for " + answer->origin + " (secret " +
+                                                             answer->secret + "): " + value.error().message));
   }
-  if (std::memchr(value->data(), '\n', value->size()) != nullptr ||
-      std::memchr(value->data(), '\0', value->size()) != nullptr) {
-    return report_failure(
-        kCommand, make_error("usage", "secret " + mapping->secret +
-                                          " holds a newline or NUL byte, which git's protocol cannot carry"));
-  }
-  const auto given_user = request.find("username");
-  const std::string username = given_user != request.end() && !given_user->second.empty() ? given_user->second
-                               : !mapping->username.empty()                               ? mapping->username
-                                                            : std::string(kDefaultUsername);
-  // Straight from secure memory to the pipe git reads: no stdio buffer holds the value.
-  const std::string head = "username=" + username + "\npassword=";
-  const auto bytes = [](std::string_view text) {
-    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),
-                                         text.size());  // NOLINT
-  };
-  for (const std::span<const std::uint8_t> part :
-       {bytes(head), std::span<const std::uint8_t>(value->span()), bytes("\n")}) {
-    if (auto written = write_output("-", part, 0600); !written)
-      return report_failure(kCommand, written.error());
-  }
+  if (auto written = write_answer(*answer, *value); !written)
+    return report_failure(kCommand, written.error());
   return kExitOk;
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "broker/cli/output_file.hpp"
+
 namespace remo::cli {
 namespace {
 
@@ -87,13 +89,6 @@ Result<void> write_fully(int fd, std::span<const std::uint8_t> data, std::string
   return {};
 }
 
-std::string parent_dir(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 }  // namespace
 
 bool is_stdio(std::string_view path) noexcept { return path.empty() || path == "-"; }
@@ -168,57 +163,11 @@ Result<InputBytes> read_bytes(std::string_view path) {
 
 Result<void> write_output(std::string_view path, std::span<const std::uint8_t> data, mode_t mode) {
   if (is_stdio(path)) return write_fully(STDOUT_FILENO, data, path);
-  const std::string target(path);
-  struct stat st {};
-  if (::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    Fd fd(::open(target.c_str(), O_WRONLY | O_CLOEXEC));
-    if (fd.get() < 0) return io_error("cannot open", path, errno);
-    return write_fully(fd.get(), data, path);
-  }
-
-  std::string temp = parent_dir(target) + "/.remo-brokerctl.tmp.XXXXXX";
-  Fd fd(::mkostemp(temp.data(), O_CLOEXEC));  // created 0600
-  if (fd.get() < 0) return io_error("cannot create a temporary file next to", path, errno);
-  auto fail = [&](std::string_view what) -> Error {
-    const int err = errno;
-    ::unlink(temp.c_str());
-    return io_error(what, path, err);
-  };
-  if (auto written = write_fully(fd.get(), data, path); !written) {
-    ::unlink(temp.c_str());
-    return written;
-  }
-  if (::fchmod(fd.get(), mode) != 0) return fail("cannot set the mode of");
-  if (::fsync(fd.get()) != 0) return fail("cannot sync");
-  if (::close(fd.release()) != 0) return fail("cannot close");
-  if (::rename(temp.c_str(), target.c_str()) != 0) return fail("cannot rename onto");
-  Fd dir(::open(parent_dir(target).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) ::fsync(dir.get());
-  return {};
+  return write_file_safely(path, data, mode, ExistingFile::kReplace);
 }
 
 Result<void> create_new_file(std::string_view path, std::span<const std::uint8_t> data, mode_t mode) {
-  const std::string target(path);
-  Fd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-  if (fd.get() < 0) {
-    if (errno == EEXIST) return make_error("io", "refusing to overwrite existing file " + target);
-    return io_error("cannot create", path, errno);
-  }
-  auto fail = [&](std::string_view what) -> Error {
-    const int err = errno;
-    ::unlink(target.c_str());
-    return io_error(what, path, err);
-  };
-  if (::fchmod(fd.get(), mode) != 0) return fail("cannot set the mode of");
-  if (auto written = write_fully(fd.get(), data, path); !written) {
-    ::unlink(target.c_str());
-    return written;
-  }
-  if (::fsync(fd.get()) != 0) return fail("cannot sync");
-  if (::close(fd.release()) != 0) return fail("cannot close");
-  Fd dir(::open(parent_dir(target).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) ::fsync(dir.get());
-  return {};
+  return write_file_safely(path, data, mode, ExistingFile::kRefuse);
 }
 
 }  // namespace remo::cli

@@ -1,7 +1,8 @@
 // Reading inputs and writing outputs for the commands. "-" (or an empty path) means stdin/stdout.
-// Secrets are read straight into secure memory; outputs are written in one piece, to a file only
-// atomically (temporary file, fsync, rename, fsync of the directory), so a failed command leaves no
-// partial output behind. Error messages name the path and the system error, never the content.
+// Secrets are read straight into secure memory; outputs are written in one piece, to a file only through
+// write_file_safely (output_file.hpp: atomic, 0600-born, never through a symlink, FIFO or device), so a
+// failed command leaves no partial output behind. Error messages name the path and the system error,
+// never the content.
 #pragma once
 
 #include <sys/types.h>
@@ -49,11 +50,11 @@ Result<crypto::SecureBuffer> read_secret(std::string_view path);
 // Ciphertext or a recipients file. Error code "io".
 Result<InputBytes> read_bytes(std::string_view path);
 
-// Writes data to stdout, or replaces path atomically with a file of the given mode. A path that
-// exists and is not a regular file (a device such as /dev/null, a FIFO) is written in place.
+// Writes data to stdout ("-" or empty), or replaces path atomically with a regular file of the given
+// mode. A path that is a symbolic link, FIFO, device or directory is refused (output_file.hpp).
 Result<void> write_output(std::string_view path, std::span<const std::uint8_t> data, mode_t mode);
 
-// Creates path, which must not exist yet, with mode and data (refuses to follow a symlink).
+// Creates path, which must not exist yet (not even as a dangling symbolic link), with mode and data.
 Result<void> create_new_file(std::string_view path, std::span<const std::uint8_t> data, mode_t mode);
 
 }  // namespace remo::cli
