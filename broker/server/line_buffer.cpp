@@ -7,8 +7,23 @@
 
 namespace remo::server {
 
+// A buffer of its first size counts nothing against the budget (max_connections bounds those); a grown
+// one counts in full.
+void LineBuffer::resize(std::size_t capacity) {
+  if (capacity < storage_.size()) {
+    decltype(storage_)().swap(storage_);  // the allocator wipes the old block
+    begin_ = end_ = scanned_ = 0;
+  }
+  storage_.resize(capacity);
+  share_.hold(capacity > kInitialCapacity ? capacity : 0);
+}
+
 std::span<char> LineBuffer::prepare() {
   const std::size_t pending = end_ - begin_;
+  if (pending == 0 && storage_.size() > kInitialCapacity) {
+    resize(kInitialCapacity);  // the long line is answered: its memory goes back
+    return {storage_.data(), storage_.size()};
+  }
   if (begin_ > 0 && (pending == 0 || storage_.size() - end_ < kMinRead)) {
     // Move the unanswered bytes to the front, and wipe what they leave behind.
     std::memmove(storage_.data(), storage_.data() + begin_, pending);
@@ -18,7 +33,7 @@ std::span<char> LineBuffer::prepare() {
   }
   const std::size_t max_capacity = limit_ + 1;  // one whole line and its '\n'
   if (storage_.size() - end_ < kMinRead && storage_.size() < max_capacity) {
-    storage_.resize(std::min(std::max(storage_.size() * 2, kInitialCapacity), max_capacity));
+    resize(std::min(std::max(storage_.size() * 2, kInitialCapacity), max_capacity));
   }
   return {storage_.data() + end_, storage_.size() - end_};
 }

@@ -1,22 +1,27 @@
 // LineBuffer: the bytes one client has sent, cut into '\n'-terminated request lines of at most `limit`
 // bytes (the '\n' not counted; a '\r' before it is dropped). It holds at most one line's worth beyond what
 // has been answered, so a client can make it grow to limit + 1 bytes and no further, and every byte it
-// held is wiped before its memory is reused or freed.
+// held is wiped before its memory is reused or freed. Once a line that did not fit its first allocation
+// has been answered, the buffer goes back to that first allocation; the memory it holds beyond that counts
+// against the broker's BufferBudget (see buffer_budget.hpp) through its Share.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "broker/server/buffer_budget.hpp"
 #include "broker/server/reply_buffer.hpp"
 
 namespace remo::server {
 
 class LineBuffer {
  public:
-  explicit LineBuffer(std::size_t limit) : limit_(limit) {}
+  explicit LineBuffer(std::size_t limit, BufferBudget::Share share = {})
+      : limit_(limit), share_(std::move(share)) {}
 
   // Free space to read into. Empty only once overflowed(). Invalidates the views next_line() returned.
   std::span<char> prepare();
@@ -30,12 +35,17 @@ class LineBuffer {
   bool has_line() noexcept;
   // True once the client sent more than `limit` bytes without a '\n': the connection must be closed.
   bool overflowed() const noexcept { return overflowed_; }
+  // The bytes of memory the buffer holds.
+  std::size_t capacity() const noexcept { return storage_.size(); }
 
  private:
   static constexpr std::size_t kInitialCapacity = 4096;
   static constexpr std::size_t kMinRead = 2048;
 
+  void resize(std::size_t capacity);
+
   std::size_t limit_;
+  BufferBudget::Share share_;  // declared before storage_: storage_ is freed first
   std::vector<char, WipingAllocator<char>> storage_;
   std::size_t begin_ = 0;    // first byte not yet returned in a line
   std::size_t end_ = 0;      // one past the last byte received

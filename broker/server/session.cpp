@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "broker/server/line_budget.hpp"
 #include "broker/server/line_buffer.hpp"
 #include "broker/server/reply.hpp"
 
@@ -195,7 +196,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
   conn.deadline = Clock::now() + limits.idle_timeout;
   asio::co_spawn(conn.socket.get_executor(), watch_idle(connection, limits.idle_timeout), asio::detached);
 
-  LineBuffer lines(limits.line_limit);
+  LineBuffer lines(limits.line_limit, join_line_budget(limits.line_budget, connection, &endpoint));
   for (;;) {
     for (bool more = true; more;) {
       if (!handler_executor) {

@@ -22,6 +22,7 @@
 namespace remo::server {
 
 using UnixSocket = asio::local::stream_protocol::socket;
+class BufferBudget;
 
 struct SessionLimits {
   std::size_t line_limit = protocol::kProjectLineLimit;
@@ -30,6 +31,8 @@ struct SessionLimits {
   // Replies to pipelined requests are written once this much is queued, before reading on: a client that
   // pipelines without reading cannot make the broker hold more than this (plus one reply).
   std::size_t reply_flush_threshold = 256 * 1024;
+  // Shared by the sessions of every socket: what their unfinished lines may hold (none: unbounded).
+  BufferBudget* line_budget = nullptr;
 };
 
 // The state of one connection shared by its session, its idle watchdog and its listener. Every member is

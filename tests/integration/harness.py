@@ -139,7 +139,7 @@ class Broker:
 
     @property
     def admin_socket(self):
-        return self.sandbox / "run" / "admin.sock"
+        return self.sandbox / "admin" / "admin.sock"
 
     def project_socket(self, name):
         return self.sandbox / "run" / f"{name}.sock"
