@@ -24,8 +24,8 @@ void warn_evicted(std::size_t count, std::size_t limit, std::uint64_t total) {
           .count();
   if (last_warning_second.exchange(now, std::memory_order_relaxed) == now) return;
   spdlog::warn(
-      "unfinished request lines hold more than the line buffer budget ({} MiB): closing {} connections "
-      "holding the most ({} since start)",
+      "unfinished request lines and unread replies hold more than the line buffer budget ({} MiB): "
+      "closing {} connections holding the most ({} since start)",
       limit / (1024 * 1024), count, total);
 }
 
@@ -35,13 +35,18 @@ BufferBudget::Share::Share(BufferBudget* budget, std::unique_ptr<Holder> holder)
     : budget_(budget), holder_(std::move(holder)) {}
 
 BufferBudget::Share::Share(Share&& other) noexcept
-    : budget_(std::exchange(other.budget_, nullptr)), holder_(std::move(other.holder_)) {}
+    : budget_(std::exchange(other.budget_, nullptr)),
+      holder_(std::move(other.holder_)),
+      lines_(other.lines_),
+      replies_(other.replies_) {}
 
 BufferBudget::Share& BufferBudget::Share::operator=(Share&& other) noexcept {
   if (this != &other) {
     leave();
     budget_ = std::exchange(other.budget_, nullptr);
     holder_ = std::move(other.holder_);
+    lines_ = other.lines_;
+    replies_ = other.replies_;
   }
   return *this;
 }
@@ -60,8 +65,11 @@ void BufferBudget::Share::leave() noexcept {
   holder_.reset();
 }
 
-void BufferBudget::Share::hold(std::size_t bytes) {
+void BufferBudget::Share::hold(std::size_t lines, std::size_t replies) {
   if (budget_ == nullptr) return;
+  lines_ = lines;
+  replies_ = replies;
+  const std::size_t bytes = lines + replies;
   const std::size_t before = holder_->bytes.exchange(bytes, std::memory_order_relaxed);
   if (bytes <= before) {
     budget_->held_.fetch_sub(before - bytes, std::memory_order_relaxed);

@@ -1,6 +1,7 @@
-// BufferBudget: one limit on the memory that unfinished request lines hold, shared by every connection on
-// every socket. A connection's line buffer counts once it has grown past its first allocation (a request
-// that does not fit in it); the first allocation of every connection is bounded by max_connections instead.
+// BufferBudget: one limit on the memory that connections make the broker hold for them, shared by every
+// connection on every socket: unfinished request lines, and replies waiting for a client that does not read
+// them. A connection's line buffer counts once it has grown past its first allocation (a request that does
+// not fit in it); the first allocation of every connection is bounded by max_connections instead.
 // Past the limit, the broker closes connections: those of the socket whose connections hold the most, the
 // biggest holder first, until what is left fits. So one project's many half-lines cannot push out another
 // project's client, and the biggest consumer pays first.
@@ -25,8 +26,8 @@ class BufferBudget {
   // Closes one connection over the budget (called with no lock held, from the thread that went over).
   using Evict = std::function<void()>;
 
-  // One connection's part of the budget: what its line buffer holds now. Leaving (destruction) gives it
-  // back. A default-constructed Share belongs to no budget and counts nothing.
+  // One connection's part of the budget: what its line buffer and its waiting replies hold now. Leaving
+  // (destruction) gives it back. A default-constructed Share belongs to no budget and counts nothing.
   class Share {
    public:
     Share() = default;
@@ -36,16 +37,21 @@ class BufferBudget {
     Share& operator=(const Share&) = delete;
     ~Share();
 
-    // This connection now holds `bytes`. Growing past the budget closes the biggest holders.
-    void hold(std::size_t bytes);
+    // This connection's line buffer, or its replies waiting to be written, now hold `bytes`. Growing past
+    // the budget closes the biggest holders.
+    void hold_lines(std::size_t bytes) { hold(bytes, replies_); }
+    void hold_replies(std::size_t bytes) { hold(lines_, bytes); }
 
    private:
     friend class BufferBudget;
     Share(BufferBudget* budget, std::unique_ptr<Holder> holder) noexcept;
     void leave() noexcept;
+    void hold(std::size_t lines, std::size_t replies);
 
     BufferBudget* budget_ = nullptr;
     std::unique_ptr<Holder> holder_;
+    std::size_t lines_ = 0;
+    std::size_t replies_ = 0;
   };
 
   explicit BufferBudget(std::size_t limit_bytes) : limit_(limit_bytes) {}

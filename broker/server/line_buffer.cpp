@@ -15,7 +15,7 @@ void LineBuffer::resize(std::size_t capacity) {
     begin_ = end_ = scanned_ = 0;
   }
   storage_.resize(capacity);
-  share_.hold(capacity > kInitialCapacity ? capacity : 0);
+  if (share_ != nullptr) share_->hold_lines(capacity > kInitialCapacity ? capacity : 0);
 }
 
 std::span<char> LineBuffer::prepare() {

@@ -10,7 +10,6 @@
 #include <optional>
 #include <span>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "broker/server/buffer_budget.hpp"
@@ -20,8 +19,9 @@ namespace remo::server {
 
 class LineBuffer {
  public:
-  explicit LineBuffer(std::size_t limit, BufferBudget::Share share = {})
-      : limit_(limit), share_(std::move(share)) {}
+  // share: the connection's part of the budget (none: nothing counted); it must outlive the buffer.
+  explicit LineBuffer(std::size_t limit, BufferBudget::Share* share = nullptr)
+      : limit_(limit), share_(share) {}
 
   // Free space to read into. Empty only once overflowed(). Invalidates the views next_line() returned.
   std::span<char> prepare();
@@ -45,7 +45,7 @@ class LineBuffer {
   void resize(std::size_t capacity);
 
   std::size_t limit_;
-  BufferBudget::Share share_;  // declared before storage_: storage_ is freed first
+  BufferBudget::Share* share_;
   std::vector<char, WipingAllocator<char>> storage_;
   std::size_t begin_ = 0;    // first byte not yet returned in a line
   std::size_t end_ = 0;      // one past the last byte received

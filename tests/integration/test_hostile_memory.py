@@ -31,7 +31,8 @@ RETURNED_TO = 1 * MIB  # above the RSS before the attack
 SECRETS = {"GITHUB_TOKEN": "ghp-" + harness.CANARY, "NEIGHBOUR_TOKEN": "nb-" + harness.CANARY}
 
 # Opens params["connections"] connections to the project socket and sends params["half_line"] bytes
-# without a newline on each, then says "holding" and waits for a line on stdin before closing them all.
+# without a newline on each (or that many bytes of two-byte bad requests, with params["unread"]), then
+# says "holding" and waits for a line on stdin before closing them all.
 # Reports how many connections the broker closed, and the replies it sent them before closing.
 HOLD_HALF_LINES = r"""
 import json, os, resource, select, socket, sys, time
@@ -39,7 +40,10 @@ params = json.loads(sys.argv[1])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 want = params["connections"] + 64
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, want)), hard))
-chunk = b"x" * params["half_line"]
+if params["unread"]:  # short malformed lines: each reply is 40 times longer, and it never reads them
+    chunk = b"x\n" * (params["half_line"] // 2)
+else:
+    chunk = b"x" * params["half_line"]
 held, refused_connect, broken = [], 0, 0
 for _ in range(params["connections"]):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -92,8 +96,9 @@ def rss(pid) -> int:
 class HalfLineHolder:
     """The attacker's process holding its connections, as uid 4242."""
 
-    def __init__(self, socket_path, connections, half_line):
-        params = {"socket": str(socket_path), "connections": connections, "half_line": half_line}
+    def __init__(self, socket_path, connections, half_line, unread=False):
+        params = {"socket": str(socket_path), "connections": connections, "half_line": half_line,
+                  "unread": unread}
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"}
         self.proc = subprocess.Popen(hostile.AS_ATTACKER + [sys.executable, "-c", HOLD_HALF_LINES,
                                                             json.dumps(params)],
@@ -147,7 +152,7 @@ class HostileMemoryTest(unittest.TestCase):
         time.sleep(3)
         return rss(self.pid)
 
-    def attack(self, connections, half_line):
+    def attack(self, connections, half_line, unread=False):
         """Runs the half-line attack while a neighbour keeps asking; returns (before, peak, after, report)."""
         neighbour = harness.Connection(self.neighbour_socket)
         self.addCleanup(neighbour.close)
@@ -157,7 +162,7 @@ class HostileMemoryTest(unittest.TestCase):
         neighbour.send_raw(request[:20])
         before = self.settled_rss()
 
-        holder = HalfLineHolder(self.attacker_socket, connections, half_line)
+        holder = HalfLineHolder(self.attacker_socket, connections, half_line, unread)
         self.addCleanup(holder.kill)
         holder.wait_holding()
         neighbour.send_raw(request[20:])
@@ -199,6 +204,13 @@ class HostileMemoryTest(unittest.TestCase):
         before, peak, after, report = self.attack(connections=1000, half_line=3000)
         self.assert_bounded_and_returned(before, peak, after)
         self.assertEqual(report["closed_by_broker"], 0, "connections within the budget were closed")
+
+    def test_replies_a_client_never_reads_stay_within_the_budget_and_are_handed_back(self):
+        # Pipelined bad requests fill the reply buffer up to the flush threshold (each protocol_error reply
+        # is 40 times its line), and a client that does not read leaves it waiting once the kernel's socket
+        # buffer is full.
+        before, peak, after, _ = self.attack(connections=500, half_line=64 * 1024 - 1, unread=True)
+        self.assert_bounded_and_returned(before, peak, after)
 
     def test_half_lines_on_a_neighbours_budget_close_the_attackers_connections_only(self):
         # A neighbour holding a large half-line of its own while the attacker fills the budget keeps it.

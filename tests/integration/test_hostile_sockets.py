@@ -76,25 +76,6 @@ CONTAINER = textwrap.dedent(r"""
 """)
 
 
-class FindsAdminSocket:
-    """Finds the admin socket where the broker put it, so that a broker keeping it in the project socket
-    directory is attacked (and fails the tests) rather than never found."""
-
-    @property
-    def admin_socket(self):
-        legacy = self.sandbox / "run" / "admin.sock"
-        current = self.sandbox / "admin" / "admin.sock"
-        return legacy if os.path.lexists(legacy) and not os.path.lexists(current) else current
-
-
-class Broker(FindsAdminSocket, hostile.HostileBroker):
-    pass
-
-
-class SandboxBroker(FindsAdminSocket, harness.Broker):
-    pass
-
-
 def require_unshare(test_case):
     if not shutil.which("unshare") or not shutil.which("mount"):
         test_case.skipTest("unshare and mount (util-linux) are needed")
@@ -106,7 +87,7 @@ def require_unshare(test_case):
 class AdminSocketSeparationTest(unittest.TestCase):
     def setUp(self):
         hostile.require_root(self)
-        self.broker = Broker().start()
+        self.broker = hostile.HostileBroker().start()
         self.addCleanup(self.broker.cleanup)
         self.assertTrue(self.broker.push(SECRETS)["ok"])
         self.assertTrue(self.broker.register_attacker_project("webapp", ["GITHUB_TOKEN"])["ok"])
@@ -196,7 +177,7 @@ class AdminSocketDirectoryRefusalTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.sandbox, True)
 
     def start_fails(self, *args) -> str:
-        broker = SandboxBroker(sandbox=self.sandbox, extra_args=list(args))
+        broker = harness.Broker(sandbox=self.sandbox, extra_args=list(args))
         broker.start(wait=False)
         try:
             code = broker.proc.wait(timeout=15)
@@ -232,7 +213,7 @@ class AdminSocketDirectoryRefusalTest(unittest.TestCase):
         admin_dir = self.sandbox / "admin"
         admin_dir.mkdir()
         os.chmod(admin_dir, 0o755)  # what systemd's RuntimeDirectoryMode= makes it
-        broker = SandboxBroker(sandbox=self.sandbox).start()
+        broker = harness.Broker(sandbox=self.sandbox).start()
         self.addCleanup(broker.cleanup)
         self.assertEqual(stat.S_IMODE(os.stat(admin_dir).st_mode), 0o700)
 

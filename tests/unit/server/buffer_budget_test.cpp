@@ -28,11 +28,11 @@ TEST(BufferBudget, WithinTheLimitNothingIsClosed) {
   BufferBudget budget(100);
   Holders holders{budget, {}, {}};
   holders.shares.reserve(8);
-  holders.join(&kAttackerSocket, "a").hold(60);
-  holders.join(&kAttackerSocket, "b").hold(40);
+  holders.join(&kAttackerSocket, "a").hold_lines(60);
+  holders.join(&kAttackerSocket, "b").hold_lines(40);
   EXPECT_EQ(budget.held(), 100U);
   EXPECT_TRUE(holders.evicted.empty());
-  holders.shares[0].hold(10);
+  holders.shares[0].hold_lines(10);
   EXPECT_EQ(budget.held(), 50U);
 }
 
@@ -41,13 +41,13 @@ TEST(BufferBudget, PastTheLimitTheBiggestHoldersOfTheHeaviestSocketAreClosedUnti
   Holders holders{budget, {}, {}};
   holders.shares.reserve(8);
   // The neighbour's single connection holds the most, but the attacker's socket holds more in all.
-  holders.join(&kNeighbourSocket, "neighbour").hold(45);
-  holders.join(&kAttackerSocket, "a1").hold(30);
-  holders.join(&kAttackerSocket, "a2").hold(20);
-  holders.join(&kAttackerSocket, "a3").hold(35);
+  holders.join(&kNeighbourSocket, "neighbour").hold_lines(45);
+  holders.join(&kAttackerSocket, "a1").hold_lines(30);
+  holders.join(&kAttackerSocket, "a2").hold_lines(20);
+  holders.join(&kAttackerSocket, "a3").hold_lines(35);
   EXPECT_EQ(holders.evicted, (std::vector<std::string>{"a3"}));  // 130 -> 95
   holders.evicted.clear();
-  holders.join(&kAttackerSocket, "a4").hold(25);  // 95 + 25 = 120 -> close a1 (30): 90
+  holders.join(&kAttackerSocket, "a4").hold_lines(25);  // 95 + 25 = 120 -> close a1 (30): 90
   EXPECT_EQ(holders.evicted, (std::vector<std::string>{"a1"}));
   EXPECT_EQ(budget.evicted(), 2U);
 }
@@ -56,10 +56,10 @@ TEST(BufferBudget, AConnectionChosenOnceIsNotChosenAgainWhileItCloses) {
   BufferBudget budget(100);
   Holders holders{budget, {}, {}};
   holders.shares.reserve(8);
-  holders.join(&kAttackerSocket, "a1").hold(90);
-  holders.join(&kAttackerSocket, "a2").hold(20);
+  holders.join(&kAttackerSocket, "a1").hold_lines(90);
+  holders.join(&kAttackerSocket, "a2").hold_lines(20);
   EXPECT_EQ(holders.evicted, (std::vector<std::string>{"a1"}));
-  holders.shares[1].hold(30);  // still over in total (120) until a1 has closed, but 30 fits
+  holders.shares[1].hold_lines(30);  // still over in total (120) until a1 has closed, but 30 fits
   EXPECT_EQ(holders.evicted, (std::vector<std::string>{"a1"}));
   holders.shares[0] = BufferBudget::Share();  // a1's session ends
   EXPECT_EQ(budget.held(), 30U);
@@ -72,8 +72,8 @@ TEST(BufferBudget, ConcurrentHoldersKeepAnExactTotal) {
     threads.emplace_back([&budget] {
       for (int i = 0; i < 2000; ++i) {
         BufferBudget::Share share = budget.join(&budget, [] {});
-        share.hold(static_cast<std::size_t>(i % 7) * 4096);
-        share.hold(8192);
+        share.hold_lines(static_cast<std::size_t>(i % 7) * 4096);
+        share.hold_lines(8192);
       }
     });
   }
