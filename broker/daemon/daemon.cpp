@@ -200,6 +200,10 @@ int run_daemon(const DaemonConfig& config) {
   // 0.5-0.8 MiB of the idle RSS after a burst. The threads' allocation caches keep the hot path off the
   // arena's lock (no throughput change measured with 16 connections on 2 cores).
   ::mallopt(M_ARENA_MAX, 1);
+  // Blocks of 128 KiB and more (replies queued for a client that does not read, admin lines, bundles) are
+  // mapped on their own and unmapped when freed. glibc would otherwise raise this threshold to the largest
+  // block freed so far and take later ones from the heap, where a flood leaves holes the trim cannot return.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   auto last_phase = started;
   const auto phase_done = [&](std::string_view phase) {
     const auto now = std::chrono::steady_clock::now();

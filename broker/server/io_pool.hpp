@@ -27,7 +27,7 @@ class IoPool {
   // The context listeners and signals live on.
   asio::io_context& first() noexcept { return *contexts_.front(); }
 
-  void start();  // one thread per context
+  void start();  // one thread per context (and a warm descriptor pool in each, see io_pool.cpp)
   void stop();   // stops every context and joins the threads; pending handlers are not run
 
  private:

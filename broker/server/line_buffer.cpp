@@ -1,11 +1,29 @@
 #include "broker/server/line_buffer.hpp"
 
 #include <sodium.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace remo::server {
+
+char* LineAllocator::allocate(std::size_t n) {
+  if (n < kMappedFrom) return std::allocator<char>{}.allocate(n);
+  void* block = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (block == MAP_FAILED) throw std::bad_alloc();
+  return static_cast<char*>(block);
+}
+
+void LineAllocator::deallocate(char* block, std::size_t n) noexcept {
+  sodium_memzero(block, n);
+  if (n < kMappedFrom) {
+    std::allocator<char>{}.deallocate(block, n);
+  } else {
+    ::munmap(block, n);
+  }
+}
 
 // A buffer of its first size counts nothing against the budget (max_connections bounds those); a grown
 // one counts in full.

@@ -13,9 +13,25 @@
 #include <vector>
 
 #include "broker/server/buffer_budget.hpp"
-#include "broker/server/reply_buffer.hpp"
 
 namespace remo::server {
+
+// Memory for line buffers: the first allocation from the heap, any larger one mapped on its own pages, so
+// that a flood of long lines leaves no holes in the heap and its memory goes back to the kernel the moment
+// a buffer is freed. Every block is wiped before it is freed.
+struct LineAllocator {
+  using value_type = char;
+  template <class U>
+  struct rebind {  // a vector of char rebinds to char only
+    using other = LineAllocator;
+  };
+  static constexpr std::size_t kMappedFrom = 8192;
+
+  LineAllocator() noexcept = default;
+  char* allocate(std::size_t n);
+  void deallocate(char* block, std::size_t n) noexcept;
+  bool operator==(const LineAllocator& /*other*/) const noexcept { return true; }
+};
 
 class LineBuffer {
  public:
@@ -46,7 +62,7 @@ class LineBuffer {
 
   std::size_t limit_;
   BufferBudget::Share* share_;
-  std::vector<char, WipingAllocator<char>> storage_;
+  std::vector<char, LineAllocator> storage_;
   std::size_t begin_ = 0;    // first byte not yet returned in a line
   std::size_t end_ = 0;      // one past the last byte received
   std::size_t scanned_ = 0;  // bytes after begin_ already known to hold no '\n'

@@ -59,6 +59,27 @@ for _ in range(params["connections"]):
     except OSError:
         broken += 1
     held.append(s)
+# Holding means the broker has taken what it will take: what is left unread in the connections' queues
+# (nothing, unless the broker stopped reading to wait for the attacker to read) no longer changes.
+import fcntl, struct, termios
+def unread():
+    total = 0
+    for s in held:
+        try:
+            total += struct.unpack("i", fcntl.ioctl(s.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        except OSError:
+            pass
+    return total
+deadline, last, steady_since = time.monotonic() + 30, None, time.monotonic()
+while time.monotonic() < deadline:
+    now = unread()
+    if now == 0:
+        break
+    if now != last:
+        last, steady_since = now, time.monotonic()
+    elif time.monotonic() - steady_since > 1.0:
+        break
+    time.sleep(0.05)
 print("holding", flush=True)
 sys.stdin.readline()
 closed_by_broker, notices = 0, {}
@@ -221,6 +242,7 @@ class HostileMemoryTest(unittest.TestCase):
         holder = HalfLineHolder(self.attacker_socket, 600, 64 * 1024 - 1)
         self.addCleanup(holder.kill)
         holder.wait_holding()
+        time.sleep(2)  # the broker has read every half-line by then
         neighbour.send_raw(big_request[30000:] + b"\n")
         reply = neighbour.reply()
         self.assertNotEqual(reply.get("code"), "rate_limited", reply)
