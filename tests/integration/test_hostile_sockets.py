@@ -45,7 +45,10 @@ PROBE = textwrap.dedent(r"""
         s.settimeout(5)
         try:
             s.connect(path)
-            s.sendall(b'{"op":"status"}\n')
+            try:
+                s.sendall(b'{"op":"status"}\n')
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a refused peer is answered and closed at once: its reply is still there to read
             data = b""
             while not data.endswith(b"\n"):
                 chunk = s.recv(65536)
