@@ -331,6 +331,7 @@ int run_daemon(const DaemonConfig& config) {
 
   const std::string status = serving_status(broker, registry);
   if (auto notified = notifier.ready(status); !notified) spdlog::warn("{}", notified.error().message);
+  asio::post(control, [&pool] { pool.warm_descriptor_pools(); });  // off the path to READY
   const auto startup = std::chrono::steady_clock::now() - started;
   spdlog::info(
       "remo-broker {} ready in {} ms: {} on {}, admin socket {} (recipient {}, key from {}, {} threads)",

@@ -61,9 +61,12 @@ asio::io_context& IoPool::next() noexcept {
   return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
-void IoPool::start() {
+void IoPool::warm_descriptor_pools() {
   const std::size_t per_context = (kWarmDescriptors + contexts_.size() - 1) / contexts_.size();
   for (auto& context : contexts_) warm_descriptor_pool(*context, per_context);
+}
+
+void IoPool::start() {
   threads_.reserve(contexts_.size());
   for (auto& context : contexts_) threads_.emplace_back([&io = *context] { io.run(); });
 }
