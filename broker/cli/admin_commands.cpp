@@ -269,7 +269,7 @@ std::string admin_usage() {
       "\n"
       "Runs one op on the broker's admin socket (root only). --socket defaults to "
       "$REMO_BROKER_ADMIN_SOCKET,\n"
-      "else /run/remo-broker/admin.sock. --json prints the broker's reply line as it is.\n"
+      "else /run/remo-broker-admin/admin.sock. --json prints the broker's reply line as it is.\n"
       "Secrets, ciphertext and keys are read from standard input, never from arguments.\n\nops:\n";
   for (const AdminOp& op : admin_ops()) {
     usage += "  " + std::string(op.name) + std::string(op.name.size() < 15 ? 15 - op.name.size() : 1, ' ') +

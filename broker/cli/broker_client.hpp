@@ -26,7 +26,8 @@ inline constexpr std::string_view kUnknownBrokerCode = "unknown_broker_code";
 
 enum class SocketKind { kAdmin, kProject };
 
-inline constexpr std::string_view kDefaultAdminSocket = "/run/remo-broker/admin.sock";
+// In a directory of its own, outside the one project sockets are mounted from (README, "Devcontainer").
+inline constexpr std::string_view kDefaultAdminSocket = "/run/remo-broker-admin/admin.sock";
 // Where a devcontainer sees its project's socket (the bind mount in README's devcontainer.json).
 inline constexpr std::string_view kDefaultProjectSocket = "/run/remo-broker/project.sock";
 

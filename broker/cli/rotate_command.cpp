@@ -52,7 +52,7 @@ constexpr std::string_view kUsage =
     "Prints the new recipient (age1...) on stdout.\n"
     "\n"
     "  --socket PATH           admin socket (default $REMO_BROKER_ADMIN_SOCKET, else "
-    "/run/remo-broker/admin.sock)\n"
+    "/run/remo-broker-admin/admin.sock)\n"
     "  --credential-file PATH  the file systemd loads as credential bootstrap-key (default\n"
     "                          /etc/credstore/bootstrap-key, or /etc/credstore.encrypted/bootstrap-key\n"
     "                          with --systemd-creds)\n"

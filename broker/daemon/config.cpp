@@ -24,12 +24,14 @@ struct Settings {
   std::optional<fs::path> sandbox;
   std::optional<fs::path> bootstrap_key;
   std::optional<fs::path> socket_dir;
+  std::optional<fs::path> admin_socket_dir;
   std::optional<fs::path> state_dir;
   std::optional<fs::path> audit_log;
   std::optional<std::int64_t> threads;
   std::optional<std::int64_t> claim_workers;
   std::optional<std::int64_t> idle_timeout_seconds;
   std::optional<std::int64_t> max_connections;
+  std::optional<std::int64_t> line_buffer_budget_mib;
   std::optional<std::string> log_level;
   std::optional<std::int64_t> requests_per_second;
   std::optional<std::int64_t> burst;
@@ -44,6 +46,8 @@ constexpr Range kThreads{1, 1024};
 constexpr Range kClaimWorkers{1, 1024};
 constexpr Range kIdleTimeoutSeconds{1, 86400};
 constexpr Range kMaxConnections{1, 1'000'000};
+// At least two admin lines (1 MiB each), so a push never has to close another admin connection.
+constexpr Range kLineBufferBudgetMib{2, 1'048'576};
 constexpr Range kRequestsPerSecond{0, 1'000'000};  // 0: no limit
 constexpr Range kBurst{1, 1'000'000};
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
@@ -77,11 +81,12 @@ Result<std::string> parse_log_level(std::string_view where, std::string_view tex
 // --- flags -----------------------------------------------------------------------------------------------
 
 using PathSetting = std::optional<fs::path> Settings::*;
-constexpr std::array<std::pair<std::string_view, PathSetting>, 7> kPathFlags = {{
+constexpr std::array<std::pair<std::string_view, PathSetting>, 8> kPathFlags = {{
     {"--config", &Settings::config},
     {"--sandbox", &Settings::sandbox},
     {"--bootstrap-key", &Settings::bootstrap_key},
     {"--socket-dir", &Settings::socket_dir},
+    {"--admin-socket-dir", &Settings::admin_socket_dir},
     {"--state-dir", &Settings::state_dir},
     {"--audit-log", &Settings::audit_log},
     {"--allowed-signers", &Settings::allowed_signers},
@@ -93,11 +98,12 @@ struct NumberFlag {
   NumberSetting setting;
   Range range;
 };
-constexpr std::array<NumberFlag, 6> kNumberFlags = {{
+constexpr std::array<NumberFlag, 7> kNumberFlags = {{
     {"--threads", &Settings::threads, kThreads},
     {"--claim-workers", &Settings::claim_workers, kClaimWorkers},
     {"--idle-timeout", &Settings::idle_timeout_seconds, kIdleTimeoutSeconds},
     {"--max-connections", &Settings::max_connections, kMaxConnections},
+    {"--line-buffer-budget", &Settings::line_buffer_budget_mib, kLineBufferBudgetMib},
     {"--requests-per-second", &Settings::requests_per_second, kRequestsPerSecond},
     {"--burst", &Settings::burst, kBurst},
 }};
@@ -180,6 +186,8 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
       applied = path_key(settings.bootstrap_key);
     else if (name == "socket_dir")
       applied = path_key(settings.socket_dir);
+    else if (name == "admin_socket_dir")
+      applied = path_key(settings.admin_socket_dir);
     else if (name == "state_dir")
       applied = path_key(settings.state_dir);
     else if (name == "audit_log")
@@ -192,6 +200,8 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
       applied = number_key(settings.idle_timeout_seconds, kIdleTimeoutSeconds);
     else if (name == "max_connections")
       applied = number_key(settings.max_connections, kMaxConnections);
+    else if (name == "line_buffer_budget_mib")
+      applied = number_key(settings.line_buffer_budget_mib, kLineBufferBudgetMib);
     else if (name == "requests_per_second")
       applied = number_key(settings.requests_per_second, kRequestsPerSecond);
     else if (name == "burst")
@@ -240,6 +250,35 @@ fs::path absolute_path(const fs::path& path) {
   return (result.empty() ? path : result).lexically_normal();
 }
 
+// Whether one directory is the other or lies inside it (after resolving the symlinks that exist).
+fs::path resolved(const fs::path& path) {
+  std::error_code error;
+  fs::path result = fs::weakly_canonical(path, error);
+  if (!error && !result.empty()) return result;
+  result = path.lexically_normal();
+  return result.has_filename() ? result : result.parent_path();  // "a/b/" names "a/b"
+}
+
+bool nested(const fs::path& inner, const fs::path& outer) {
+  const fs::path resolved_inner = resolved(inner);
+  const fs::path resolved_outer = resolved(outer);
+  const auto [end, rest] = std::mismatch(resolved_outer.begin(), resolved_outer.end(), resolved_inner.begin(),
+                                         resolved_inner.end());
+  return end == resolved_outer.end();
+}
+
+// A devcontainer mounts a project socket, and sometimes by mistake the whole project socket directory; as
+// root in a container without a user namespace it would pass the admin socket's uid check. So the admin
+// socket is never in that directory (nor the project sockets in the admin socket's private one).
+Result<void> check_admin_socket_dir(const fs::path& admin_dir, const fs::path& socket_dir) {
+  if (nested(admin_dir, socket_dir) || nested(socket_dir, admin_dir)) {
+    return config_error("admin_socket_dir " + admin_dir.string() + " and socket_dir " + socket_dir.string() +
+                        " must be separate directories, neither inside the other: a container that "
+                        "mounts the project socket directory must not reach the admin socket");
+  }
+  return {};
+}
+
 Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const Environment& environment) {
   DaemonConfig config;
   config.sandbox = first_of(flags.sandbox, file.sandbox);
@@ -272,6 +311,11 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
   config.bootstrap_key = absolute_path(config.bootstrap_key);
   config.socket_dir =
       absolute_path(first_of(flags.socket_dir, file.socket_dir).value_or(layout("run", "/run/remo-broker")));
+  config.admin_socket_dir = absolute_path(first_of(flags.admin_socket_dir, file.admin_socket_dir)
+                                              .value_or(layout("admin", "/run/remo-broker-admin")));
+  if (auto separate = check_admin_socket_dir(config.admin_socket_dir, config.socket_dir); !separate) {
+    return std::move(separate).error();
+  }
   config.state_dir = absolute_path(
       first_of(flags.state_dir, file.state_dir).value_or(layout("state", "/var/lib/remo-broker")));
   config.audit_log = absolute_path(first_of(flags.audit_log, file.audit_log)
@@ -285,6 +329,10 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
       std::chrono::seconds(first_of(flags.idle_timeout_seconds, file.idle_timeout_seconds).value_or(60));
   config.max_connections =
       static_cast<std::size_t>(first_of(flags.max_connections, file.max_connections).value_or(4096));
+  config.line_buffer_budget =
+      static_cast<std::size_t>(first_of(flags.line_buffer_budget_mib, file.line_buffer_budget_mib)
+                                   .value_or(DaemonConfig::kDefaultLineBufferBudgetMib)) *
+      1024 * 1024;
   config.log_level = first_of(flags.log_level, file.log_level).value_or("info");
   config.requests_per_second = first_of(flags.requests_per_second, file.requests_per_second).value_or(100);
   config.burst = first_of(flags.burst, file.burst).value_or(200);
@@ -355,9 +403,12 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --config FILE            TOML config file (default /etc/remo-broker/config.toml, read when present
                            and not in sandbox mode)
   --sandbox DIR            keep everything under DIR: DIR/credentials/bootstrap-key, DIR/run/,
-                           DIR/state/, DIR/log/audit.log
+                           DIR/admin/, DIR/state/, DIR/log/audit.log
   --bootstrap-key FILE     age identity file (default $CREDENTIALS_DIRECTORY/bootstrap-key)
-  --socket-dir DIR         admin.sock and <project>.sock (default /run/remo-broker)
+  --socket-dir DIR         <project>.sock, and admin.sock: a link to the admin socket for older
+                           clients (default /run/remo-broker)
+  --admin-socket-dir DIR   admin.sock, in a 0700 directory of its own, never inside --socket-dir
+                           (default /run/remo-broker-admin)
   --state-dir DIR          secrets.enc and registrations.json (default /var/lib/remo-broker)
   --audit-log FILE         JSON-lines audit log (default /var/log/remo-broker/audit.log)
   --threads N              data-plane threads (default: one per core)
@@ -365,6 +416,8 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
                            carries at most N claims, so raise it on a disk with slow fsyncs
   --idle-timeout SECONDS   close connections idle this long (default 60)
   --max-connections N      concurrent connections per socket (default 4096)
+  --line-buffer-budget MIB memory that unfinished request lines may hold, across every connection
+                           (default 16); past it the connections holding the most are closed
   --log-level LEVEL        debug, info, warn or error (default info)
   --requests-per-second N  per-project rate limit on get and info (and one-shot claims): a token
                            bucket refilled at N per second (default 100; 0 disables it). A manifest's
@@ -376,8 +429,9 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --version                print the version and exit
   --help                   print this help and exit
 
-Config file keys: sandbox, bootstrap_key, socket_dir, state_dir, audit_log, threads, claim_workers,
-idle_timeout_seconds, max_connections, log_level, requests_per_second, burst, allowed_signers.
+Config file keys: sandbox, bootstrap_key, socket_dir, admin_socket_dir, state_dir, audit_log, threads,
+claim_workers, idle_timeout_seconds, max_connections, line_buffer_budget_mib, log_level,
+requests_per_second, burst, allowed_signers.
 
 Admin ops lock and unlock (the kill switch) persist in the state dir: a locked broker stays locked
 across restarts and answers every project request but ping with "locked".

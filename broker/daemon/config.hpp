@@ -22,7 +22,10 @@ struct DaemonConfig {
   // "flag", "config", "sandbox", "credentials-directory", or "credentials-directory:<tier>" where the
   // unit names how the credential is sealed (tpm2, host, plaintext).
   std::string decryption_key_source;
-  std::filesystem::path socket_dir;
+  std::filesystem::path socket_dir;  // the project sockets (and the admin socket's compatibility link)
+  // The admin socket's own directory (0700, the broker's uid). Never inside socket_dir: a container that
+  // mounts the project socket directory must not find the admin socket in it.
+  std::filesystem::path admin_socket_dir;
   std::filesystem::path state_dir;
   std::filesystem::path audit_log;
   std::optional<std::filesystem::path> sandbox;
@@ -35,6 +38,9 @@ struct DaemonConfig {
   unsigned claim_workers = kDefaultClaimWorkers;
   std::chrono::seconds idle_timeout{60};
   std::size_t max_connections = 4096;
+  // What unfinished request lines may hold across every connection of every socket (see BufferBudget).
+  static constexpr std::size_t kDefaultLineBufferBudgetMib = 16;
+  std::size_t line_buffer_budget = kDefaultLineBufferBudgetMib * 1024 * 1024;
   std::string log_level = "info";
   // The data plane's per-project token bucket (0 requests per second: no limit). Manifests can tighten it.
   std::int64_t requests_per_second = 100;

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <asio/executor_work_guard.hpp>
@@ -27,10 +28,12 @@
 #include "broker/server/admin_ops.hpp"
 #include "broker/server/bootstrap_key.hpp"
 #include "broker/server/broker_state.hpp"
+#include "broker/server/buffer_budget.hpp"
 #include "broker/server/bundle.hpp"
 #include "broker/server/bundle_signature.hpp"
 #include "broker/server/claim_expiry.hpp"
 #include "broker/server/claim_plane.hpp"
+#include "broker/server/errno_text.hpp"
 #include "broker/server/io_pool.hpp"
 #include "broker/server/key_rotation.hpp"
 #include "broker/server/listener.hpp"
@@ -86,8 +89,31 @@ void open_claim_ledger(server::BrokerState& broker, const fs::path& state_dir) {
   spdlog::info("{} one-shot secrets pending", broker.claims->pending_count());
 }
 
+// The admin socket's directory: only the broker's uid may traverse it. systemd creates it with the unit's
+// one RuntimeDirectoryMode= (0755), so an existing directory is narrowed here, provided it is a real
+// directory (not a link) owned by the broker's uid.
+Result<void> make_admin_socket_dir(const fs::path& dir) {
+  if (auto made = core::ensure_directory(dir, kPrivateDirMode); !made) return made;
+  const auto refuse = [&](const std::string& problem) {
+    return Error{std::string(protocol::code::kInternalError),
+                 "admin socket directory " + dir.string() + ": " + problem};
+  };
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0) return refuse(server::errno_text());
+  if (!S_ISDIR(info.st_mode)) return refuse("is not a directory");
+  if (info.st_uid != ::geteuid()) {
+    return refuse("belongs to uid " + std::to_string(info.st_uid) + ", not to the broker's uid " +
+                  std::to_string(::geteuid()));
+  }
+  if ((info.st_mode & 07777) != kPrivateDirMode && ::chmod(dir.c_str(), kPrivateDirMode) != 0) {
+    return refuse("chmod 0700: " + server::errno_text());
+  }
+  return {};
+}
+
 Result<void> make_directories(const DaemonConfig& config) {
   if (auto made = core::ensure_directory(config.socket_dir, kSocketDirMode); !made) return made;
+  if (auto made = make_admin_socket_dir(config.admin_socket_dir); !made) return made;
   if (auto made = core::ensure_directory(config.state_dir, kPrivateDirMode); !made) return made;
   return core::ensure_directory(config.audit_log.parent_path(), kPrivateDirMode);
 }
@@ -128,14 +154,16 @@ std::string serving_status(const server::BrokerState& broker, const server::Proj
          std::to_string(registry.projects().size()) + " projects";
 }
 
-// Once a burst of requests is over (the audit log saw events in the last period and none in this one),
-// hands the allocator's free pages back to the kernel. glibc keeps them in its arena (see M_ARENA_MAX below),
-// so without this the RSS stayed at the burst's peak (10 MiB after 1.6 million gets, against 6.6 at start).
+// Once a burst is over (requests were audited or connections ended in the last period, and none in this
+// one), hands the allocator's free pages back to the kernel. glibc keeps them in its arena (see M_ARENA_MAX
+// below), so without this the RSS stays at the burst's peak: after a flood of gets, or after many
+// connections that held long unfinished lines have closed.
 class TrimAfterBursts {
  public:
   static constexpr auto kPeriod = 1s;
 
-  TrimAfterBursts(asio::io_context& context, const core::AuditLog& audit) : timer_(context), audit_(audit) {
+  TrimAfterBursts(asio::io_context& context, const core::AuditLog& audit, const server::BufferBudget& budget)
+      : timer_(context), audit_(audit), budget_(budget) {
     arm();
   }
   void cancel() { timer_.cancel(); }
@@ -145,7 +173,7 @@ class TrimAfterBursts {
     timer_.expires_after(kPeriod);
     timer_.async_wait([this](const asio::error_code& error) {
       if (error) return;
-      const std::uint64_t seen = audit_.recorded();
+      const std::uint64_t seen = audit_.recorded() + budget_.departed();
       if (seen != last_seen_) {
         busy_ = true;
         last_seen_ = seen;
@@ -158,6 +186,7 @@ class TrimAfterBursts {
 
   asio::steady_timer timer_;
   const core::AuditLog& audit_;
+  const server::BufferBudget& budget_;
   std::uint64_t last_seen_ = 0;
   bool busy_ = false;
 };
@@ -171,6 +200,10 @@ int run_daemon(const DaemonConfig& config) {
   // 0.5-0.8 MiB of the idle RSS after a burst. The threads' allocation caches keep the hot path off the
   // arena's lock (no throughput change measured with 16 connections on 2 cores).
   ::mallopt(M_ARENA_MAX, 1);
+  // Blocks of 128 KiB and more (replies queued for a client that does not read, admin lines, bundles) are
+  // mapped on their own and unmapped when freed. glibc would otherwise raise this threshold to the largest
+  // block freed so far and take later ones from the heap, where a flood leaves holes the trim cannot return.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   auto last_phase = started;
   const auto phase_done = [&](std::string_view phase) {
     const auto now = std::chrono::steady_clock::now();
@@ -233,10 +266,12 @@ int run_daemon(const DaemonConfig& config) {
 
   core::AuditLog audit({config.audit_log});
   std::atomic<std::size_t> live_connections{0};
+  // Before the pool: the sessions it destroys at shutdown leave the budget.
+  server::BufferBudget line_budget(config.line_buffer_budget);
   server::IoPool pool(config.threads);
   asio::io_context control(1);
   auto control_work = asio::make_work_guard(control);
-  TrimAfterBursts trim_after_bursts(control, audit);
+  TrimAfterBursts trim_after_bursts(control, audit, line_budget);
   asio::signal_set signals(pool.first(), SIGTERM, SIGINT);
   // After the pool: destroyed (joined) before it, so a finished claim never posts to a destroyed context.
   asio::thread_pool claim_workers(config.claim_workers);
@@ -244,20 +279,29 @@ int run_daemon(const DaemonConfig& config) {
   std::optional<server::ClaimExpiry> claim_expiry;
   if (broker.claims) claim_expiry.emplace(*broker.claims, audit, std::chrono::seconds(1));
 
-  const server::SessionLimits project_limits{protocol::kProjectLineLimit, config.idle_timeout};
-  const server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
+  server::SessionLimits project_limits{protocol::kProjectLineLimit, config.idle_timeout};
+  server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
+  project_limits.line_budget = &line_budget;
+  admin_limits.line_budget = &line_budget;
   server::ProjectListeners project_sockets(
       pool, broker.store, claim_plane, *broker.lock, *broker.rate_limiter, audit,
       {"project", project_limits, config.max_connections, std::nullopt}, live_connections);
   server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
                                    project_sockets, broker.rate_limiter.get());
 
-  const fs::path admin_path =
-      config.socket_dir / (std::string(server::kAdminSocketName) + std::string(server::kSocketSuffix));
+  const std::string admin_file_name =
+      std::string(server::kAdminSocketName) + std::string(server::kSocketSuffix);
+  const fs::path admin_path = config.admin_socket_dir / admin_file_name;
   auto admin_file = server::bind_socket_file({admin_path, 0600, std::nullopt});
   if (!admin_file) {
     spdlog::critical("cannot start: {}", admin_file.error().message);
     return 1;
+  }
+  // Older clients find the admin socket at its former path. Through a container's mount of the socket
+  // directory the link leads nowhere: its target is outside that directory.
+  const fs::path admin_link = config.socket_dir / admin_file_name;
+  if (auto linked = server::link_socket_file(admin_link, admin_path); !linked) {
+    spdlog::warn("{}; clients must use {}", linked.error().message, admin_path.string());
   }
   auto admin_ops = std::make_shared<server::AdminOps>(
       broker, registry,
@@ -287,11 +331,13 @@ int run_daemon(const DaemonConfig& config) {
 
   const std::string status = serving_status(broker, registry);
   if (auto notified = notifier.ready(status); !notified) spdlog::warn("{}", notified.error().message);
+  asio::post(control, [&pool] { pool.warm_descriptor_pools(); });  // off the path to READY
   const auto startup = std::chrono::steady_clock::now() - started;
-  spdlog::info("remo-broker {} ready in {} ms: {} on {} (recipient {}, key from {}, {} threads)",
-               REMO_BROKER_VERSION, std::chrono::duration_cast<std::chrono::milliseconds>(startup).count(),
-               status, config.socket_dir.string(), broker.recipient, broker.decryption_key_source,
-               config.threads);
+  spdlog::info(
+      "remo-broker {} ready in {} ms: {} on {}, admin socket {} (recipient {}, key from {}, {} threads)",
+      REMO_BROKER_VERSION, std::chrono::duration_cast<std::chrono::milliseconds>(startup).count(), status,
+      config.socket_dir.string(), admin_path.string(), broker.recipient, broker.decryption_key_source,
+      config.threads);
 
   const int signal_number = stop_signal.get_future().get();
   spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
@@ -313,6 +359,7 @@ int run_daemon(const DaemonConfig& config) {
   }
   on_control_plane(control, [&] {
     admin->close();
+    server::unlink_socket_link(admin_link, admin_path);
     registry.close_all();
   });
   pool.stop();

@@ -28,7 +28,10 @@ class IoPool {
   asio::io_context& first() noexcept { return *contexts_.front(); }
 
   void start();  // one thread per context
-  void stop();   // stops every context and joins the threads; pending handlers are not run
+  // Registers and closes a thousand sockets over the contexts, so that the descriptor states of the first
+  // thousand connections lie together in the heap (see io_pool.cpp). Takes a few milliseconds; any thread.
+  void warm_descriptor_pools();
+  void stop();  // stops every context and joins the threads; pending handlers are not run
 
  private:
   // An io_context whose services can be shut down before any context is destroyed (see ~IoPool).

@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "broker/server/line_budget.hpp"
 #include "broker/server/line_buffer.hpp"
 #include "broker/server/reply.hpp"
 
@@ -23,7 +24,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t kKeptReplyCapacity = 64 * 1024;
+// What an idle connection keeps for its next replies; more goes back after each flush.
+constexpr std::size_t kKeptReplyCapacity = 4096;
 
 // Runs one step of a request (handle() or its blocking work). The endpoint's own failures (an allocation,
 // a bug) cost this one request, never the broker. A partial reply may hold secret bytes: whatever the step
@@ -105,8 +107,10 @@ asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionL
   }
   if (!error && written < replies.size()) {
     connection.deadline = Clock::now() + limits.idle_timeout;  // one idle period to take the rest
+    if (connection.buffers != nullptr) connection.buffers->hold_replies(replies.capacity());
     const auto [write_error, rest] = co_await asio::async_write(
         connection.socket, asio::buffer(replies.data() + written, replies.size() - written), kUseTuple);
+    if (connection.buffers != nullptr) connection.buffers->hold_replies(0);
     error = write_error;
   }
   connection.deadline = Clock::now() + limits.idle_timeout;
@@ -143,6 +147,7 @@ class EndOnExit {
   explicit EndOnExit(Connection& connection) : connection_(connection) {}
   ~EndOnExit() {
     connection_.finished = true;
+    connection_.buffers = nullptr;  // the session's share ends with it
     try {
       connection_.idle_timer.cancel();
     } catch (const std::exception&) {  // cannot fail in practice; the watchdog then ends at its deadline
@@ -195,7 +200,9 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
   conn.deadline = Clock::now() + limits.idle_timeout;
   asio::co_spawn(conn.socket.get_executor(), watch_idle(connection, limits.idle_timeout), asio::detached);
 
-  LineBuffer lines(limits.line_limit);
+  BufferBudget::Share buffers = join_line_budget(limits.line_budget, connection, &endpoint);
+  conn.buffers = &buffers;
+  LineBuffer lines(limits.line_limit, &buffers);
   for (;;) {
     for (bool more = true; more;) {
       if (!handler_executor) {

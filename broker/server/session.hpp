@@ -15,6 +15,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "broker/core/audit_log.hpp"
+#include "broker/server/buffer_budget.hpp"
 #include "broker/server/endpoint.hpp"
 #include "broker/server/peer_credentials.hpp"
 #include "protocol/codes.hpp"
@@ -30,6 +31,9 @@ struct SessionLimits {
   // Replies to pipelined requests are written once this much is queued, before reading on: a client that
   // pipelines without reading cannot make the broker hold more than this (plus one reply).
   std::size_t reply_flush_threshold = 256 * 1024;
+  // Shared by the sessions of every socket: what their unfinished lines and unread replies may hold (none:
+  // unbounded).
+  BufferBudget* line_budget = nullptr;
 };
 
 // The state of one connection shared by its session, its idle watchdog and its listener. Every member is
@@ -50,6 +54,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool reading = false;                            // a read is pending: drain() cancels it
   bool draining = false;                           // read no more
   bool finished = false;                           // the session has ended
+  BufferBudget::Share* buffers = nullptr;          // the session's part of the budget, while it runs
 };
 
 // Serves one connection until the client leaves, breaks the line limit, idles out or is drained/cut. The

@@ -6,9 +6,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "broker/core/unique_fd.hpp"
 #include "broker/server/errno_text.hpp"
@@ -100,6 +102,36 @@ Result<BoundSocketFile> bind_socket_file(const SocketFileOptions& options) {
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) return fail_and_unlink("lstat(): " + errno_text());
   return BoundSocketFile(owner.release(), path, info);
+}
+
+Result<void> link_socket_file(const std::filesystem::path& link, const std::filesystem::path& target) {
+  struct stat info {};
+  const bool exists = ::lstat(link.c_str(), &info) == 0;
+  if (!exists && errno != ENOENT) return socket_error(link, errno_text());
+  if (exists && !S_ISLNK(info.st_mode)) {
+    auto address = address_of(link);
+    if (!address) return std::move(address).error();
+    if (auto cleared = clear_stale_file(link, *address); !cleared) return std::move(cleared).error();
+  }
+  // Made aside and renamed over: a client never finds the path missing while an old link is replaced.
+  std::filesystem::path made = link;
+  made += ".link";
+  ::unlink(made.c_str());
+  if (::symlink(target.c_str(), made.c_str()) != 0) return socket_error(made, "symlink(): " + errno_text());
+  if (::rename(made.c_str(), link.c_str()) != 0) {
+    const std::string problem = "rename(): " + errno_text();
+    ::unlink(made.c_str());
+    return socket_error(link, problem);
+  }
+  return {};
+}
+
+void unlink_socket_link(const std::filesystem::path& link, const std::filesystem::path& target) noexcept {
+  std::array<char, 4096> points_to{};
+  const ssize_t length = ::readlink(link.c_str(), points_to.data(), points_to.size());
+  if (length <= 0 || static_cast<std::size_t>(length) >= points_to.size()) return;
+  if (std::string_view(points_to.data(), static_cast<std::size_t>(length)) != target.native()) return;
+  ::unlink(link.c_str());
 }
 
 }  // namespace remo::server

@@ -50,4 +50,12 @@ class BoundSocketFile {
 // process, bind/chmod/chown/listen failed). On error nothing is left behind.
 Result<BoundSocketFile> bind_socket_file(const SocketFileOptions& options);
 
+// A symbolic link at `link` to the socket file `target`, for clients that still use an older path. Replaces
+// a link, or a stale socket file, left there; refuses anything else (a live socket, a regular file).
+// Errors: internal_error naming the path and the reason.
+Result<void> link_socket_file(const std::filesystem::path& link, const std::filesystem::path& target);
+
+// Removes the link if it still points at target.
+void unlink_socket_link(const std::filesystem::path& link, const std::filesystem::path& target) noexcept;
+
 }  // namespace remo::server

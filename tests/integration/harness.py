@@ -139,7 +139,13 @@ class Broker:
 
     @property
     def admin_socket(self):
-        return self.sandbox / "run" / "admin.sock"
+        """DIR/admin/admin.sock; DIR/run/admin.sock when only that exists (a broker built before the admin
+        socket moved out of the project socket directory, so that attack tests can be run against it)."""
+        current = self.sandbox / "admin" / "admin.sock"
+        legacy = self.sandbox / "run" / "admin.sock"
+        if not os.path.lexists(current) and os.path.lexists(legacy):
+            return legacy
+        return current
 
     def project_socket(self, name):
         return self.sandbox / "run" / f"{name}.sock"

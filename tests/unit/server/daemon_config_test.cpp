@@ -264,5 +264,50 @@ TEST_F(DaemonConfigTest, AnExplicitConfigFileMustExist) {
   EXPECT_EQ(parsed.error().code, "config");
 }
 
+TEST_F(DaemonConfigTest, TheAdminSocketHasItsOwnDirectoryOutsideTheProjectSocketDirectory) {
+  const fs::path sandbox = dir_ / "sb";
+  EXPECT_EQ(run_config({"--sandbox", sandbox.string()}).admin_socket_dir, sandbox / "admin");
+  variables_["CREDENTIALS_DIRECTORY"] = "/run/credentials/remo-broker.service";
+  const DaemonConfig system = run_config({});
+  EXPECT_EQ(system.admin_socket_dir, "/run/remo-broker-admin");
+  EXPECT_EQ(run_config({"--admin-socket-dir", (dir_ / "a").string()}).admin_socket_dir, dir_ / "a");
+}
+
+TEST_F(DaemonConfigTest, AnAdminSocketDirectoryInsideTheProjectSocketDirectoryOrAroundItIsRefused) {
+  const fs::path sandbox = dir_ / "sb";
+  for (const fs::path& admin_dir : {sandbox / "run" / "admin", sandbox / "run", sandbox / "run/", sandbox}) {
+    const auto parsed = parse({"--sandbox", sandbox.string(), "--admin-socket-dir", admin_dir.string()});
+    ASSERT_FALSE(parsed.ok()) << admin_dir;
+    EXPECT_EQ(parsed.error().code, "config");
+    EXPECT_NE(parsed.error().message.find("must be separate directories"), std::string::npos);
+  }
+  // A symbolic link does not hide the nesting.
+  fs::create_directories(dir_ / "sockets");
+  fs::create_directory_symlink(dir_ / "sockets", dir_ / "alias");
+  EXPECT_FALSE(parse({"--sandbox", sandbox.string(), "--socket-dir", (dir_ / "sockets").string(),
+                      "--admin-socket-dir", (dir_ / "alias" / "admin").string()})
+                   .ok());
+  // Siblings with a common prefix are separate.
+  EXPECT_TRUE(parse({"--sandbox", sandbox.string(), "--socket-dir", (dir_ / "run").string(),
+                     "--admin-socket-dir", (dir_ / "run-admin").string()})
+                  .ok());
+}
+
+TEST_F(DaemonConfigTest, TheLineBufferBudgetIsInMibFromFileOrFlag) {
+  const fs::path sandbox = dir_ / "sb";
+  EXPECT_EQ(run_config({"--sandbox", sandbox.string()}).line_buffer_budget, 16U * 1024 * 1024);
+  EXPECT_EQ(run_config({"--sandbox", sandbox.string(), "--line-buffer-budget", "4"}).line_buffer_budget,
+            4U * 1024 * 1024);
+  write(dir_ / "c.toml", "line_buffer_budget_mib = 32\n");
+  EXPECT_EQ(
+      run_config({"--sandbox", sandbox.string(), "--config", (dir_ / "c.toml").string()}).line_buffer_budget,
+      32U * 1024 * 1024);
+  for (const std::string bad : {"1", "0", "-3", "lots"}) {
+    const auto parsed = parse({"--sandbox", sandbox.string(), "--line-buffer-budget", bad});
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.error().code, "usage");
+  }
+}
+
 }  // namespace
 }  // namespace remo::daemon

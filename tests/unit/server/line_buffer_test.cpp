@@ -112,5 +112,40 @@ TEST(LineBuffer, HasLineSaysWhetherALineIsCompleteWithoutConsumingIt) {
   EXPECT_TRUE(lines.overflowed());
 }
 
+TEST(LineBuffer, ALongLineGrowsTheBufferAndItShrinksBackOnceAnswered) {
+  BufferBudget budget(1 << 20);
+  BufferBudget::Share share = budget.join(&budget, [] {});
+  LineBuffer lines(64 * 1024, &share);
+  feed(lines, "short\n");
+  EXPECT_EQ(drain(lines), (std::vector<std::string>{"short"}));
+  EXPECT_EQ(budget.held(), 0U) << "a buffer of its first size counts nothing";
+  feed(lines, std::string(40000, 'x'));
+  EXPECT_GE(lines.capacity(), 40000U);
+  EXPECT_EQ(budget.held(), lines.capacity()) << "a grown buffer counts in full";
+  feed(lines, "\nnext");
+  EXPECT_EQ(drain(lines).size(), 1U);
+  lines.prepare();
+  EXPECT_GE(lines.capacity(), 40000U) << "an unanswered tail keeps the buffer";
+  feed(lines, "\n");
+  EXPECT_EQ(drain(lines), (std::vector<std::string>{"next"}));
+  lines.prepare();
+  EXPECT_EQ(lines.capacity(), 4096U);
+  EXPECT_EQ(budget.held(), 0U);
+}
+
+TEST(LineBuffer, ItsShareLeavesTheBudgetWithIt) {
+  BufferBudget budget(1 << 20);
+  {
+    BufferBudget::Share share = budget.join(&budget, [] {});
+    LineBuffer lines(64 * 1024, &share);
+    feed(lines, std::string(20000, 'x'));
+    EXPECT_GT(budget.held(), 0U);
+    share.hold_replies(1000);
+    EXPECT_EQ(budget.held(), lines.capacity() + 1000);
+  }
+  EXPECT_EQ(budget.held(), 0U);
+  EXPECT_EQ(budget.departed(), 1U);
+}
+
 }  // namespace
 }  // namespace remo::server
