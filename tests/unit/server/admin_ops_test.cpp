@@ -267,11 +267,18 @@ TEST_F(AdminOpsTest, RegisterBindsPersistsAndStartsTheProjectSocket) {
   ASSERT_EQ(saved->size(), 1U);
   EXPECT_EQ((*saved)[0].project_path, project);
 
+  EXPECT_EQ((*saved)[0].policy->allowlist, (std::vector<std::string>{"GITHUB_TOKEN"}))
+      << "recorded as approved";
+  EXPECT_EQ(events_.back()["event"], "project.register");
+  EXPECT_EQ(events_.back()["manifest_sha256"], (*saved)[0].policy->manifest_sha256);
+
   const Json status = call({{"op", "status"}});
   EXPECT_EQ(status["projects"],
             Json::parse(R"([{"name":"myrepo","socket_path":")" + (dir_ / "run" / "myrepo.sock").string() +
-                        R"(","allowlist_size":1,"rate_limit":{"requests_per_second":100,"burst":200}}])"));
-  EXPECT_EQ(events_.back()["event"], "project.register");
+                        R"(","project_path":")" + project.string() +
+                        R"(","uids":[1000,1001],"gid":100,"allowlist_size":1,"manifest_sha256":")" +
+                        (*saved)[0].policy->manifest_sha256 +
+                        R"(","rate_limit":{"requests_per_second":100,"burst":200},"manifest_drift":null}])"));
 }
 
 TEST_F(AdminOpsTest, RegisterRefusesWhatItCannotServe) {
