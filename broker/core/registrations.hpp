@@ -20,10 +20,10 @@ struct Registration {
   std::filesystem::path project_path;
   std::vector<uid_t> uids;  // empty: any uid that can reach the socket
   std::optional<gid_t> gid;
-  std::optional<ApprovedPolicy> policy;  // absent: from a version 1 file, not yet recorded
+  std::optional<ApprovedPolicy> policy = std::nullopt;  // absent: from a version 1 file, not yet recorded
   // The last manifest that differed from the approved policy and was reported (manifest.changed): its
   // SHA-256, or for a manifest that could not be read, its error code. Each distinct change is reported once.
-  std::optional<std::string> reported_manifest;
+  std::optional<std::string> reported_manifest = std::nullopt;
 };
 
 // Absent file: empty list. Corrupt file: error "internal_error" (the caller reports, not fatal).
