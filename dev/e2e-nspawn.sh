@@ -211,6 +211,32 @@ phase "ansible role (second run)"
 recap=$(run_role 2)
 if ! [[ $recap =~ changed=0 && $recap =~ failed=0 ]]; then fail "role is not idempotent: $recap"; fi
 pass "second run: $recap"
+# Convergence: a project added, registered again when its uids differ, then removed with state: absent.
+inside sh -c 'mkdir -p /srv/projects/scratch/.devcontainer
+  printf "schema_version = 1\n[project]\nname = \"scratch\"\n[allowlist]\nsecrets = []\n" \
+    > /srv/projects/scratch/.devcontainer/remo-broker.toml'
+converge_role() {  # $1: run label, $2: the scratch project's entry
+  jq --argjson scratch "$2" '.remo_broker_projects += [$scratch]' "$work/vars.json" >"$work/vars-$1.json"
+  ansible-playbook -i "$work/inventory.ini" "$repo/ansible/install.yml" -e "@$work/vars-$1.json" >"$work/role-$1.log" 2>&1 ||
+    { tail -40 "$work/role-$1.log" >&2; fail "role run $1"; }
+  grep -E '^e2e +:' "$work/role-$1.log"
+}
+scratch_uids() { inside remo-brokerctl admin status --json | jq -c '[.projects[] | select(.name == "scratch") | .uids]'; }
+phase "ansible role (projects converge)"
+[[ $(converge_role add '{"name": "scratch", "path": "/srv/projects/scratch", "uids": [1000]}') =~ changed=1 ]] ||
+  fail "the role did not register a new project"
+[[ $(scratch_uids) == '[[1000]]' ]] || fail "scratch registered with uids $(scratch_uids)"
+[[ $(converge_role uids '{"name": "scratch", "path": "/srv/projects/scratch", "uids": [1001]}') =~ changed=1 ]] ||
+  fail "the role did not register again a project whose uids differ"
+[[ $(scratch_uids) == '[[1001]]' ]] || fail "scratch has uids $(scratch_uids) after the role"
+[[ $(converge_role uids2 '{"name": "scratch", "path": "/srv/projects/scratch", "uids": [1001]}') =~ changed=0 ]] ||
+  fail "the role changed a project that matches the inventory"
+[[ $(converge_role absent '{"name": "scratch", "state": "absent"}') =~ changed=1 ]] ||
+  fail "the role did not remove a project with state: absent"
+[[ $(scratch_uids) == '[]' ]] || fail "scratch is still registered"
+[[ $(converge_role absent2 '{"name": "scratch", "state": "absent"}') =~ changed=0 ]] ||
+  fail "removing an absent project again changed something"
+pass "projects converge: added, registered again on other uids, removed; second runs change nothing"
 zeros=0000000000000000000000000000000000000000000000000000000000000000
 if ansible-playbook -i "$work/inventory.ini" "$repo/ansible/install.yml" -e "@$work/vars.json" \
   -e remo_broker_deb_sha256=$zeros >"$work/role-bad-sha.log" 2>&1; then fail "the role installed a package whose SHA-256 differs"; fi

@@ -146,7 +146,39 @@ int op_named(const AdminCall& call, std::string_view op) {
 }
 
 int op_unregister(const AdminCall& call) { return op_named(call, "unregister"); }
-int op_reload(const AdminCall& call) { return op_named(call, "reload"); }
+std::string setting_text(const Json& value) { return value.is_null() ? "unset" : value.dump(); }
+
+// reload's diff, one line each: "+ NAME" (now served), "- NAME" (no longer served), "~ SETTING: FROM -> TO".
+void print_policy_diff(const Json& reply) {
+  const Json added = reply.value("added", Json::array());
+  const Json removed = reply.value("removed", Json::array());
+  const Json changed = reply.value("changed", Json::object());
+  for (const Json& name : added) std::printf("+ %s\n", name.get<std::string>().c_str());
+  for (const Json& name : removed) std::printf("- %s\n", name.get<std::string>().c_str());
+  for (const auto& [setting, change] : changed.items()) {
+    std::printf("~ %s: %s -> %s\n", setting.c_str(), setting_text(change.value("from", Json())).c_str(),
+                setting_text(change.value("to", Json())).c_str());
+  }
+  if (added.empty() && removed.empty() && changed.empty()) std::printf("no change to the policy\n");
+  if (reply.value("dry_run", false)) {
+    std::printf("dry run: nothing applied (reload without --dry-run approves this manifest)\n");
+  } else {
+    std::printf("applied: the project now serves %zu secrets\n",
+                reply.value("allowlist", Json::array()).size());
+  }
+}
+
+int op_reload(const AdminCall& call) {
+  constexpr std::string_view kCommand = "admin reload";
+  if (call.args.positionals.size() != 1) return usage_failure(kCommand, "expects NAME", admin_usage());
+  Json request{{"op", "reload"}, {"name", call.args.positionals[0]}};
+  if (call.args.has("dry-run")) request["dry_run"] = true;
+  auto reply = cli::call(call.socket, request);
+  if (!reply) return report_failure(kCommand, reply.error());
+  if (call.json || reply->value("ok", false) != true) return print_reply(kCommand, *reply, call.json);
+  print_policy_diff(*reply);
+  return kExitOk;
+}
 int op_lock(const AdminCall& call) { return simple(call, "admin lock", {{"op", "lock"}}); }
 int op_unlock(const AdminCall& call) { return simple(call, "admin unlock", {{"op", "unlock"}}); }
 
@@ -243,7 +275,11 @@ const std::vector<AdminOp>& admin_ops() {
        2,
        op_register},
       {"unregister", "NAME: stop serving a project", {}, 1, op_unregister},
-      {"reload", "NAME: re-read a project's manifest", {}, 1, op_reload},
+      {"reload",
+       "NAME [--dry-run]: approve a project's manifest (prints + NAME / - NAME)",
+       {"dry-run"},
+       1,
+       op_reload},
       {"lock", "kill switch: refuse every secret until unlock", {}, 0, op_lock},
       {"unlock", "serve secrets again", {}, 0, op_unlock},
       {"claim-create",

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -25,10 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kMaxManifestBytes = 64 * 1024;
 constexpr std::size_t kMaxProjectNameLength = 64;
-constexpr std::int64_t kMaxCacheTtlSeconds = 86400;
-constexpr std::int64_t kMaxCacheEntries = 1024;
-constexpr std::int64_t kMaxRequestsPerSecond = 1'000'000;
-constexpr std::int64_t kMaxBurst = 1'000'000;
 
 Error manifest_invalid(std::string message) {
   return Error{std::string(protocol::code::kManifestInvalid), std::move(message)};
@@ -235,15 +232,39 @@ std::string position_of(const toml::source_position& where) {
   return "line " + std::to_string(where.line) + ", column " + std::to_string(where.column);
 }
 
-// Reads a manifest file: std::nullopt when absent, the text otherwise. The final path component is not
-// followed if it is a symlink: the project directory is writable from inside the devcontainer.
-Result<std::optional<std::string>> read_manifest_file(const fs::path& file) {
-  const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>{};
-    if (errno == ELOOP) return manifest_invalid(file.string() + ": is a symbolic link (not followed)");
-    return manifest_invalid(file.string() + ": " + errno_text(errno));
+Error read_failed(const fs::path& file, int error) {
+  if (error == ELOOP) return manifest_invalid(file.string() + ": is a symbolic link (not followed)");
+  return manifest_invalid(file.string() + ": " + errno_text(error));
+}
+
+// Opens <directory>/<subdirectory>/<file_name> for reading without following a symlink in either
+// component: the project directory is writable from inside the devcontainer, so .devcontainer (or .remo)
+// could otherwise point at another project's manifest. An invalid fd with errno 0: the file is absent.
+Result<UniqueFd> open_in_project(int directory, const std::string& subdirectory, const std::string& file_name,
+                                 const fs::path& file) {
+  const UniqueFd sub(
+      ::openat(directory, subdirectory.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!sub) {
+    const int error = errno;
+    struct stat link {};
+    if ((error == ENOTDIR || error == ELOOP) &&
+        ::fstatat(directory, subdirectory.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(link.st_mode)) {
+      return read_failed(file.parent_path(), ELOOP);
+    }
+    if (error == ENOENT || error == ENOTDIR) return UniqueFd();
+    return read_failed(file.parent_path(), error);
   }
+  UniqueFd fd(::openat(sub.get(), file_name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT || errno == ENOTDIR) return UniqueFd();
+    return read_failed(file, errno);
+  }
+  return fd;
+}
+
+// Reads an open manifest file, refusing anything but a regular file of at most kMaxManifestBytes.
+Result<std::string> read_manifest_text(const UniqueFd& fd, const fs::path& file) {
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return manifest_invalid(file.string() + ": " + errno_text(errno));
   if (!S_ISREG(info.st_mode)) return manifest_invalid(file.string() + ": not a regular file");
@@ -265,7 +286,16 @@ Result<std::optional<std::string>> read_manifest_file(const fs::path& file) {
   }
   if (filled > kMaxManifestBytes) return manifest_invalid(too_large);
   text.resize(filled);
-  return std::optional<std::string>(std::move(text));
+  return text;
+}
+
+std::string sha256_hex(std::string_view text) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(text.data()),  // NOLINT: bytes
+                     text.size());
+  std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+  return std::string(hex.data(), crypto_hash_sha256_BYTES * 2);
 }
 
 std::string directory_basename(const fs::path& project_path) {
@@ -315,29 +345,44 @@ Result<Manifest> parse_manifest(std::string_view toml_text, std::string_view exp
   return manifest;
 }
 
-Result<Manifest> load_manifest(const fs::path& project_path, std::string_view expected_name) {
+ManifestReading read_manifest(const fs::path& project_path, std::string_view expected_name) {
   if (const std::string basename = directory_basename(project_path); basename != expected_name) {
-    return manifest_invalid(project_path.string() + ": the directory name " + in_quotes(basename) +
-                            " is not the project name " + in_quotes(expected_name));
+    return {manifest_invalid(project_path.string() + ": the directory name " + in_quotes(basename) +
+                             " is not the project name " + in_quotes(expected_name)),
+            std::nullopt};
   }
-  const std::array<fs::path, 2> candidates = {project_path / ".devcontainer" / "remo-broker.toml",
-                                              project_path / ".remo" / "broker.toml"};
-  for (const fs::path& file : candidates) {
-    auto text = read_manifest_file(file);
-    if (!text) return std::move(text).error();
-    if (!text->has_value()) continue;
-    auto manifest = parse_manifest(**text, expected_name);
+  const UniqueFd directory(::open(project_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!directory) return {read_failed(project_path, errno), std::nullopt};
+  const std::array<std::pair<std::string, std::string>, 2> candidates = {
+      std::pair{std::string(".devcontainer"), std::string("remo-broker.toml")},
+      std::pair{std::string(".remo"), std::string("broker.toml")}};
+  for (const auto& [subdirectory, file_name] : candidates) {
+    const fs::path file = project_path / subdirectory / file_name;
+    auto fd = open_in_project(directory.get(), subdirectory, file_name, file);
+    if (!fd) return {std::move(fd).error(), std::nullopt};
+    if (!*fd) continue;
+    auto text = read_manifest_text(*fd, file);
+    if (!text) return {std::move(text).error(), std::nullopt};
+    std::string text_sha256 = sha256_hex(*text);
+    auto manifest = parse_manifest(*text, expected_name);
+    sodium_memzero(text->data(), text->size());  // a look-alike file (a symlink target) is not kept around
     if (!manifest) {
       Error error = std::move(manifest).error();
       error.message = file.string() + ": " + error.message;
-      return error;
+      return {std::move(error), std::move(text_sha256)};
     }
     manifest->source = file;
-    return manifest;
+    manifest->sha256 = text_sha256;
+    return {std::move(manifest), std::move(text_sha256)};
   }
-  return Error{
-      std::string(protocol::code::kManifestNotFound),
-      "no manifest: neither " + candidates[0].string() + " nor " + candidates[1].string() + " exists"};
+  return {Error{std::string(protocol::code::kManifestNotFound),
+                "no manifest: neither " + (project_path / ".devcontainer" / "remo-broker.toml").string() +
+                    " nor " + (project_path / ".remo" / "broker.toml").string() + " exists"},
+          std::nullopt};
+}
+
+Result<Manifest> load_manifest(const fs::path& project_path, std::string_view expected_name) {
+  return read_manifest(project_path, expected_name).manifest;
 }
 
 }  // namespace remo::core

@@ -17,7 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int kRegistrationsVersion = 1;
+constexpr int kRegistrationsVersion = 2;
+constexpr int kUnrecordedPoliciesVersion = 1;  // read for the upgrade, never written
 
 class CorruptFile {
  public:
@@ -38,11 +39,29 @@ Result<std::uint32_t> parse_id(const json& value, const std::string& where, cons
   return static_cast<std::uint32_t>(id);
 }
 
-Result<Registration> parse_registration(const json& entry, const std::string& where,
+Result<void> parse_recorded_policy(const json& entry, const std::string& where, const CorruptFile& corrupt,
+                                   Registration& reg) {
+  const auto policy = entry.find("policy");
+  if (policy == entry.end()) return corrupt(where + ".policy is missing (null for none recorded)");
+  if (policy->is_null()) return {};  // upgraded from version 1 while its manifest could not be read
+  auto approved = approved_policy_from_json(*policy, where + ".policy");
+  if (!approved) return corrupt(approved.error().message);
+  reg.policy = std::move(approved).value();
+  const auto reported = entry.find("reported_manifest");
+  if (reported != entry.end() && !reported->is_null()) {
+    if (!reported->is_string()) return corrupt(where + ".reported_manifest must be a string or null");
+    reg.reported_manifest = reported->get<std::string>();
+  }
+  return {};
+}
+
+Result<Registration> parse_registration(const json& entry, const std::string& where, int version,
                                         const CorruptFile& corrupt) {
   if (!entry.is_object()) return corrupt(where + " must be an object");
   for (const auto& [key, value] : entry.items()) {
-    if (key != "name" && key != "project_path" && key != "uids" && key != "gid") {
+    const bool policy_key = key == "policy" || key == "reported_manifest";
+    if (key != "name" && key != "project_path" && key != "uids" && key != "gid" &&
+        !(policy_key && version == kRegistrationsVersion)) {
       return corrupt(where + " has an unknown key \"" + key + "\"");
     }
   }
@@ -73,6 +92,10 @@ Result<Registration> parse_registration(const json& entry, const std::string& wh
     if (!id) return std::move(id).error();
     reg.gid = static_cast<gid_t>(*id);
   }
+  if (version == kRegistrationsVersion) {
+    if (auto recorded = parse_recorded_policy(entry, where, corrupt, reg); !recorded)
+      return std::move(recorded).error();
+  }
   return reg;
 }
 
@@ -95,8 +118,10 @@ Result<std::vector<Registration>> load_registrations(const fs::path& file) {
     if (key != "version" && key != "projects") return corrupt("unknown top-level key \"" + key + "\"");
   }
   const auto version = document.find("version");
-  if (version == document.end() || !version->is_number_integer() || *version != kRegistrationsVersion) {
-    return corrupt("\"version\" must be " + std::to_string(kRegistrationsVersion));
+  if (version == document.end() || !version->is_number_integer() ||
+      (*version != kRegistrationsVersion && *version != kUnrecordedPoliciesVersion)) {
+    return corrupt("\"version\" must be " + std::to_string(kRegistrationsVersion) + " (or " +
+                   std::to_string(kUnrecordedPoliciesVersion) + ", from before policies were recorded)");
   }
   const auto projects = document.find("projects");
   if (projects == document.end() || !projects->is_array()) return corrupt("\"projects\" must be an array");
@@ -105,7 +130,7 @@ Result<std::vector<Registration>> load_registrations(const fs::path& file) {
   std::set<std::string, std::less<>> names;
   for (std::size_t i = 0; i < projects->size(); ++i) {
     const std::string where = "projects[" + std::to_string(i) + "]";
-    auto reg = parse_registration((*projects)[i], where, corrupt);
+    auto reg = parse_registration((*projects)[i], where, version->get<int>(), corrupt);
     if (!reg) return std::move(reg).error();
     if (!names.insert(reg->name).second)
       return corrupt(where + ".name \"" + reg->name + "\" is registered twice");
@@ -117,10 +142,13 @@ Result<std::vector<Registration>> load_registrations(const fs::path& file) {
 Result<void> save_registrations(const fs::path& file, const std::vector<Registration>& regs) {
   json projects = json::array();
   for (const Registration& reg : regs) {
-    projects.push_back({{"name", reg.name},
-                        {"project_path", reg.project_path.string()},
-                        {"uids", reg.uids},
-                        {"gid", reg.gid ? json(*reg.gid) : json(nullptr)}});
+    projects.push_back(
+        {{"name", reg.name},
+         {"project_path", reg.project_path.string()},
+         {"uids", reg.uids},
+         {"gid", reg.gid ? json(*reg.gid) : json(nullptr)},
+         {"policy", reg.policy ? to_json(*reg.policy) : json(nullptr)},
+         {"reported_manifest", reg.reported_manifest ? json(*reg.reported_manifest) : json(nullptr)}});
   }
   const json document = {{"version", kRegistrationsVersion}, {"projects", std::move(projects)}};
   std::string text;

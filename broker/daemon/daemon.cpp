@@ -316,7 +316,7 @@ int run_daemon(const DaemonConfig& config) {
       server::Listener::Options{"admin", admin_limits, config.max_connections, control.get_executor()},
       live_connections);
   phase_done("io, audit log, admin socket");
-  registry.restore();
+  for (nlohmann::json& event : registry.restore()) audit.record(std::move(event));
   admin->start();
   phase_done("projects");
 

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "broker/core/approved_policy.hpp"
+#include "broker/core/claim_ledger.hpp"
 #include "broker/core/manifest.hpp"
 #include "broker/core/state_file.hpp"
 #include "broker/core/timestamp.hpp"
@@ -56,6 +58,55 @@ Result<std::string> project_name_field(const Request& request) {
     return protocol_error("field 'name' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)");
   }
   return std::string(*name);
+}
+
+// A project as status shows it: who may reach it and the policy it serves (the approved one).
+Json project_status(const RegisteredProject& project) {
+  const core::Registration& registration = project.registration;
+  Json entry{
+      {"name", registration.name},
+      {"socket_path", project.socket_path.string()},
+      {"project_path", registration.project_path.string()},
+      {"uids", registration.uids},
+      {"gid", registration.gid ? Json(*registration.gid) : Json(nullptr)},
+      {"allowlist_size", project.state->policy()->allowlist.size()},
+      {"manifest_sha256", registration.policy ? Json(registration.policy->manifest_sha256) : Json(nullptr)}};
+  if (auto error = project.error()) entry["error"] = *error;
+  return entry;
+}
+
+// Revokes every pending one-shot secret of a project, each audited as claim.revoke with "reason", so that
+// no later registration of the same name can claim them. Runs on the control plane and waits for each
+// revocation to be durable (as register and unregister wait for registrations.json). Stops at the first
+// that fails: the caller then changes nothing else.
+Result<void> revoke_pending_claims(core::ClaimLedger* claims, std::string_view project,
+                                   std::string_view reason, const PeerCredentials& peer, Answers& out) {
+  if (claims == nullptr) return {};  // the ledger could not be opened: register revokes what is left later
+  for (const core::ClaimInfo& info : claims->list()) {
+    if (info.project != project || info.state != core::ClaimState::kPending) continue;
+    const auto started = audit::Clock::now();
+    auto event = audit::begin(audit::kClaimRevoke, peer);
+    event["claim_id"] = info.id;
+    event["project"] = info.project;
+    event["reason"] = reason;
+    auto revoked = claims->revoke(info.id);
+    const std::string_view outcome = revoked ? audit::kOk : std::string_view(revoked.error().code);
+    audit::add(out.audit_events, std::move(event), audit::kAllow, outcome, started);
+    if (!revoked) {
+      return Error{std::string(code::kInternalError),
+                   "a pending one-shot secret of project " + std::string(project) +
+                       " could not be revoked, nothing else changed: " + revoked.error().message};
+    }
+  }
+  return {};
+}
+
+// reload's optional "dry_run" flag.
+Result<bool> dry_run_field(const Request& request) {
+  const auto field = request.body.find("dry_run");
+  if (field == request.body.end()) return false;
+  if (!field->is_boolean()) return protocol_error("field 'dry_run' must be true or false");
+  return field->get<bool>();
 }
 
 // An admin change that failed after validation: audited with its code, then answered.
@@ -113,12 +164,11 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
   if (auto fields = expect_only_fields(request, {}); !fields)
     return append_error(out.replies, request.id, fields.error());
   Json projects = Json::array();
-  for (const auto& [name, project] : projects_.projects()) {
-    Json entry{{"name", name},
-               {"socket_path", project.socket_path.string()},
-               {"allowlist_size", project.state->policy()->allowlist.size()}};
+  for (const auto& [name, project] : projects_.projects()) {  // check_drift changes no entry of this map
+    Json entry = project_status(project);
     if (broker_.rate_limiter) entry["rate_limit"] = rate_limits_json(broker_.rate_limiter->limits_for(name));
-    if (auto error = project.error()) entry["error"] = *error;
+    const auto drift = projects_.check_drift(name, out.audit_events);
+    entry["manifest_drift"] = drift ? Json(to_json(*drift)) : Json(nullptr);
     projects.push_back(std::move(entry));
   }
   const auto snapshot = broker_.store.snapshot();
@@ -263,13 +313,19 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
   auto event = audit::begin(audit::kProjectRegister, peer);
   event["project"] = *name;
   event["project_path"] = project_path.string();
-  core::Registration registration{*name, project_path, {}, *gid};
+  core::Registration registration{*name, project_path, {}, *gid, std::nullopt, std::nullopt};
   if (*uids) registration.uids.assign((*uids)->begin(), (*uids)->end());
 
+  if (!projects_.projects().contains(*name)) {  // one-shot secrets a former project of this name left behind
+    auto revoked = revoke_pending_claims(broker_.claims.get(), *name, "register", peer, out);
+    if (!revoked) return fail(std::move(event), started, request.id, revoked.error(), out);
+  }
   const auto added = projects_.add(std::move(registration));
   if (!added) return fail(std::move(event), started, request.id, added.error(), out);
   spdlog::info("register: project {} on {}", *name, (*added)->socket_path.string());
   if (changed_) changed_();
+  event["manifest_sha256"] = (*added)->registration.policy->manifest_sha256;
+  event["allowlist"] = (*added)->registration.policy->allowlist;
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
   append_ok(out.replies, request.id, Json{{"socket_path", (*added)->socket_path.string()}});
 }
@@ -283,6 +339,14 @@ void AdminOps::unregister_project(const Request& request, const PeerCredentials&
 
   auto event = audit::begin(audit::kProjectUnregister, peer);
   event["project"] = *name;
+  if (!projects_.projects().contains(*name)) {
+    return fail(std::move(event), started, request.id,
+                Error{std::string(code::kProjectUnknown), "no project named " + *name + " is registered"},
+                out);
+  }
+  if (auto revoked = revoke_pending_claims(broker_.claims.get(), *name, "unregister", peer, out); !revoked) {
+    return fail(std::move(event), started, request.id, revoked.error(), out);
+  }
   if (auto removed = projects_.remove(*name); !removed) {
     return fail(std::move(event), started, request.id, removed.error(), out);
   }
@@ -294,23 +358,39 @@ void AdminOps::unregister_project(const Request& request, const PeerCredentials&
 
 void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"name"}); !fields)
+  if (auto fields = expect_only_fields(request, {"name", "dry_run"}); !fields)
     return append_error(out.replies, request.id, fields.error());
   const auto name = project_name_field(request);
   if (!name) return append_error(out.replies, request.id, name.error());
+  const auto dry_run = dry_run_field(request);
+  if (!dry_run) return append_error(out.replies, request.id, dry_run.error());
 
   auto event = audit::begin(audit::kProjectReload, peer);
   event["project"] = *name;
-  const auto policy = projects_.reload(*name);
-  if (!policy) return fail(std::move(event), started, request.id, policy.error(), out);
-  spdlog::info("reload: project {} allows {} secrets", *name, (*policy)->allowlist.size());
-  if (changed_) changed_();
-  event["allowlist_size"] = (*policy)->allowlist.size();
+  event["dry_run"] = *dry_run;
+  const auto reloaded = projects_.reload(*name, *dry_run, out.audit_events);
+  if (!reloaded) return fail(std::move(event), started, request.id, reloaded.error(), out);
+  const nlohmann::json diff = core::to_json(reloaded->diff);
+  if (*dry_run) {
+    spdlog::info("reload --dry-run: project {}: {}", *name, diff.dump());
+  } else {
+    spdlog::info("reload: project {} allows {} secrets ({})", *name, reloaded->policy->allowlist.size(),
+                 diff.dump());
+    if (changed_) changed_();
+  }
   const Json rate_limit =
       broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->limits_for(*name)) : Json(nullptr);
+  event["allowlist_size"] = reloaded->policy->allowlist.size();
   event["rate_limit"] = rate_limit;
+  event["manifest_sha256"] = reloaded->manifest_sha256;
+  event.update(diff);
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out.replies, request.id, Json{{"allowlist", (*policy)->allowlist}, {"rate_limit", rate_limit}});
+  Json reply{{"dry_run", *dry_run},
+             {"allowlist", reloaded->policy->allowlist},
+             {"rate_limit", rate_limit},
+             {"manifest_sha256", reloaded->manifest_sha256}};
+  reply.update(Json(diff));
+  append_ok(out.replies, request.id, std::move(reply));
 }
 
 }  // namespace remo::server

@@ -24,6 +24,11 @@ inline constexpr std::string_view kCredsDigests = "creds.digests";
 inline constexpr std::string_view kProjectRegister = "project.register";
 inline constexpr std::string_view kProjectUnregister = "project.unregister";
 inline constexpr std::string_view kProjectReload = "project.reload";
+// The manifest in a project's tree differs from the approved policy (once per distinct content; no peer).
+inline constexpr std::string_view kManifestChanged = "manifest.changed";
+// The broker recorded a project's policy by itself: "reason" "upgrade" (a registration from before policies
+// were recorded takes the manifest it finds at the first start; no peer).
+inline constexpr std::string_view kPolicyRecorded = "policy.recorded";
 inline constexpr std::string_view kPeerRejected = "peer.rejected";
 inline constexpr std::string_view kBootstrapRotate = "bootstrap.rotate";
 // One-shot secrets: "claim_id" and "project" (when known), never the token or the value.

@@ -5,12 +5,22 @@
 #include <utility>
 
 #include "broker/core/manifest.hpp"
+#include "broker/server/audit_events.hpp"
 #include "broker/server/data_plane_gate.hpp"
 #include "protocol/codes.hpp"
 
 namespace remo::server {
 
 namespace code = protocol::code;
+
+namespace {
+
+Error unknown_project(std::string_view name) {
+  return Error{std::string(code::kProjectUnknown),
+               "no project named " + std::string(name) + " is registered"};
+}
+
+}  // namespace
 
 std::optional<std::string> RegisteredProject::error() const {
   if (auto policy_error = state->policy()->error) return policy_error;
@@ -30,19 +40,19 @@ std::filesystem::path ProjectRegistry::socket_path_for(std::string_view name) co
   return socket_dir_ / (std::string(name) + std::string(kSocketSuffix));
 }
 
-void ProjectRegistry::restore() {
+std::vector<nlohmann::json> ProjectRegistry::restore() {
+  std::vector<nlohmann::json> events;
   auto registrations = core::load_registrations(registrations_file_);
   if (!registrations) {
     persistence_error_ = registrations.error().message;
     spdlog::error("{}; starting with no registered projects", registrations.error().message);
-    return;
+    return events;
   }
+  bool changed = false;
   for (core::Registration& registration : *registrations) {
     if (projects_.contains(registration.name)) continue;
     const std::string name = registration.name;
-    auto manifest = core::load_manifest(registration.project_path, name);
-    ProjectPolicy policy =
-        manifest ? ProjectPolicy::from_manifest(*manifest) : ProjectPolicy::failed(manifest.error().message);
+    ProjectPolicy policy = restored_policy(registration, events, changed);
     if (policy.error)
       spdlog::error("project {}: {}; it denies every secret until reloaded", name, *policy.error);
     RegisteredProject project{std::move(registration), socket_path_for(name),
@@ -53,6 +63,48 @@ void ProjectRegistry::restore() {
     }
     projects_.emplace(name, std::move(project));
   }
+  if (changed) (void)persist(registrations_without(""));  // a failure is logged and shown by status
+  return events;
+}
+
+// The policy a project serves after a restart: the recorded one, whatever its tree holds now. A registration
+// from before policies were recorded takes the manifest it finds, once, and says so.
+ProjectPolicy ProjectRegistry::restored_policy(core::Registration& registration,
+                                               std::vector<nlohmann::json>& events, bool& changed) {
+  const core::ManifestReading reading = core::read_manifest(registration.project_path, registration.name);
+  if (registration.policy) {
+    if (auto drift = find_drift(*registration.policy, reading)) {
+      spdlog::warn("project {}: its manifest differs from the approved policy; not applied (see status)",
+                   registration.name);
+      if (auto event = note_drift(registration, *drift, "start")) {
+        events.push_back(std::move(*event));
+        changed = true;
+      }
+    }
+    return ProjectPolicy::from_approved(*registration.policy);
+  }
+  if (!reading.manifest) return ProjectPolicy::failed(reading.manifest.error().message);
+  registration.policy = core::ApprovedPolicy::from_manifest(*reading.manifest);
+  changed = true;
+  spdlog::warn(
+      "project {}: no approved policy recorded (a registration from an older version); recorded the "
+      "manifest it has now",
+      registration.name);
+  nlohmann::json event{{"event", audit::kPolicyRecorded},
+                       {"project", registration.name},
+                       {"reason", "upgrade"},
+                       {"manifest_sha256", registration.policy->manifest_sha256},
+                       {"allowlist", registration.policy->allowlist}};
+  audit::add(events, std::move(event), audit::kAllow, audit::kOk, audit::Clock::now());
+  return ProjectPolicy::from_approved(*registration.policy);
+}
+
+std::optional<nlohmann::json> ProjectRegistry::note_drift(core::Registration& registration,
+                                                          const ManifestDrift& drift,
+                                                          std::string_view seen_at) {
+  if (registration.reported_manifest == drift.key) return std::nullopt;
+  registration.reported_manifest = drift.key;
+  return manifest_changed_event(registration.name, drift, seen_at);
 }
 
 Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registration) {
@@ -66,10 +118,13 @@ Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registr
   }
   auto manifest = core::load_manifest(registration.project_path, name);
   if (!manifest) return std::move(manifest).error();
+  registration.policy = core::ApprovedPolicy::from_manifest(*manifest);
+  registration.reported_manifest.reset();
 
-  RegisteredProject project{registration, socket_path_for(name),
-                            std::make_shared<ProjectState>(name, ProjectPolicy::from_manifest(*manifest)),
-                            nullptr, std::nullopt};
+  RegisteredProject project{
+      registration, socket_path_for(name),
+      std::make_shared<ProjectState>(name, ProjectPolicy::from_approved(*registration.policy)), nullptr,
+      std::nullopt};
   auto socket = sockets_.bind(project.registration, project.socket_path, project.state);
   if (!socket) return std::move(socket).error();
 
@@ -89,10 +144,7 @@ Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registr
 
 Result<void> ProjectRegistry::remove(std::string_view name) {
   const auto entry = projects_.find(name);
-  if (entry == projects_.end()) {
-    return Error{std::string(code::kProjectUnknown),
-                 "no project named " + std::string(name) + " is registered"};
-  }
+  if (entry == projects_.end()) return unknown_project(name);
   if (auto persisted = persist(registrations_without(name)); !persisted) return persisted;
   if (entry->second.socket) entry->second.socket->close();
   if (limiter_ != nullptr) limiter_->forget(name);
@@ -100,21 +152,63 @@ Result<void> ProjectRegistry::remove(std::string_view name) {
   return {};
 }
 
-Result<std::shared_ptr<const ProjectPolicy>> ProjectRegistry::reload(std::string_view name) {
+Result<ProjectRegistry::Reload> ProjectRegistry::reload(std::string_view name, bool dry_run,
+                                                        std::vector<nlohmann::json>& events) {
   const auto entry = projects_.find(name);
-  if (entry == projects_.end()) {
-    return Error{std::string(code::kProjectUnknown),
-                 "no project named " + std::string(name) + " is registered"};
-  }
+  if (entry == projects_.end()) return unknown_project(name);
   RegisteredProject& project = entry->second;
-  auto manifest = core::load_manifest(project.registration.project_path, project.registration.name);
-  if (!manifest) return std::move(manifest).error();
-  project.state->set_policy(ProjectPolicy::from_manifest(*manifest));
-  apply_rate_limits(project);
+  const core::ManifestReading reading = core::read_manifest(project.registration.project_path, name);
+  if (!reading.manifest || dry_run) report_drift(project, reading, "reload", events);
+  if (!reading.manifest) return reading.manifest.error();
+
+  core::ApprovedPolicy proposed = core::ApprovedPolicy::from_manifest(*reading.manifest);
+  Reload outcome{{}, proposed.manifest_sha256, nullptr};
+  if (project.registration.policy) outcome.diff = core::diff_policies(*project.registration.policy, proposed);
+  if (dry_run) {
+    outcome.policy = project.state->policy();
+    return outcome;
+  }
+  if (auto approved = approve(project, std::move(proposed)); !approved) return std::move(approved).error();
   if (!project.socket) {
     if (auto bound = bind_and_start(project); !bound) return std::move(bound).error();
   }
-  return project.state->policy();
+  outcome.policy = project.state->policy();
+  return outcome;
+}
+
+// Records the new policy first, then serves it: on a failed write the old one stays in force, recorded.
+Result<void> ProjectRegistry::approve(RegisteredProject& project, core::ApprovedPolicy policy) {
+  core::Registration approved = project.registration;
+  approved.policy = std::move(policy);
+  approved.reported_manifest.reset();
+  std::vector<core::Registration> registrations = registrations_without(approved.name);
+  registrations.push_back(approved);
+  if (auto persisted = persist(registrations); !persisted) return persisted;
+  project.registration = std::move(approved);
+  project.state->set_policy(ProjectPolicy::from_approved(*project.registration.policy));
+  apply_rate_limits(project);
+  return {};
+}
+
+void ProjectRegistry::report_drift(RegisteredProject& project, const core::ManifestReading& reading,
+                                   std::string_view seen_at, std::vector<nlohmann::json>& events) {
+  if (!project.registration.policy) return;
+  const auto drift = find_drift(*project.registration.policy, reading);
+  if (!drift) return;
+  auto event = note_drift(project.registration, *drift, seen_at);
+  if (!event) return;
+  events.push_back(std::move(*event));
+  (void)persist(registrations_without(""));  // best effort: a failure is logged, and status shows it
+}
+
+std::optional<ManifestDrift> ProjectRegistry::check_drift(std::string_view name,
+                                                          std::vector<nlohmann::json>& events) {
+  const auto entry = projects_.find(name);
+  if (entry == projects_.end() || !entry->second.registration.policy) return std::nullopt;
+  RegisteredProject& project = entry->second;
+  const core::ManifestReading reading = core::read_manifest(project.registration.project_path, name);
+  report_drift(project, reading, "status", events);
+  return find_drift(*project.registration.policy, reading);
 }
 
 void ProjectRegistry::drain_all() {

@@ -11,9 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "broker/common/result.hpp"
 #include "broker/core/rate_limiter.hpp"
 #include "broker/core/registrations.hpp"
+#include "broker/server/manifest_drift.hpp"
 #include "broker/server/project_state.hpp"
 
 namespace remo::server {
@@ -62,24 +65,38 @@ class ProjectRegistry {
   ProjectRegistry(const ProjectRegistry&) = delete;
   ProjectRegistry& operator=(const ProjectRegistry&) = delete;
 
-  // Start-up: loads registrations.json and binds every project in it. A project whose manifest or socket
-  // fails stays registered with its error (reported by status, retried by reload); a corrupt file is
-  // reported by persistence_error() and treated as empty.
-  void restore();
+  // Start-up: loads registrations.json and binds every project in it, serving each its recorded policy:
+  // a manifest that differs is only reported (a manifest.changed event, once per distinct content). A
+  // registration with no recorded policy (from an older version) records its manifest now (policy.recorded,
+  // reason "upgrade"). A project whose socket fails, or with no policy and no valid manifest, stays
+  // registered with its error (reported by status, retried by reload); a corrupt file is reported by
+  // persistence_error() and treated as empty. Returns the audit events to record.
+  std::vector<nlohmann::json> restore();
 
-  // register: loads the manifest, binds the socket, persists the registrations, then starts accepting.
-  // Errors (nothing changed): project_exists, protocol_error (the reserved name "admin"),
-  // manifest_not_found, manifest_invalid, internal_error.
+  // register: loads the manifest and records it as the approved policy, binds the socket, persists the
+  // registrations, then starts accepting. Errors (nothing changed): project_exists, protocol_error (the
+  // reserved name "admin"), manifest_not_found, manifest_invalid, internal_error.
   Result<const RegisteredProject*> add(core::Registration registration);
 
   // unregister: persists the registrations without the project, then closes its socket (cutting its
   // connections) and removes the socket file. Errors: project_unknown, internal_error (nothing changed).
   Result<void> remove(std::string_view name);
 
-  // reload: re-reads the manifest and swaps the policy atomically; the socket stays up (and is bound again
-  // if it failed at start-up). Errors: project_unknown, manifest_not_found, manifest_invalid (the old
-  // policy stays), internal_error (socket).
-  Result<std::shared_ptr<const ProjectPolicy>> reload(std::string_view name);
+  struct Reload {
+    core::PolicyDiff diff;                        // from the approved policy to the manifest read
+    std::string manifest_sha256;                  // of the manifest read
+    std::shared_ptr<const ProjectPolicy> policy;  // in force now
+  };
+  // reload: re-reads the manifest, records it as the approved policy, then swaps the served policy
+  // atomically; the socket stays up (and is bound again if it failed at start-up). dry_run: only the diff,
+  // nothing changes. A manifest that is invalid, gone, or only looked at (dry_run) and differs is reported
+  // into events once (manifest.changed). Errors: project_unknown, manifest_not_found, manifest_invalid,
+  // internal_error (the approved policy stays in force and recorded).
+  Result<Reload> reload(std::string_view name, bool dry_run, std::vector<nlohmann::json>& events);
+
+  // How the project's manifest differs from its approved policy now (nullopt: it does not, or the project
+  // has no approved policy); a difference seen for the first time is reported into events.
+  std::optional<ManifestDrift> check_drift(std::string_view name, std::vector<nlohmann::json>& events);
 
   // Shutdown, in two steps: drain_all() stops accepting and lets connections finish what they have
   // received; close_all() then cuts what is left and removes the socket files.
@@ -96,6 +113,14 @@ class ProjectRegistry {
   std::vector<core::Registration> registrations_without(std::string_view name) const;
   Result<void> bind_and_start(RegisteredProject& project);
   void apply_rate_limits(const RegisteredProject& project);
+  ProjectPolicy restored_policy(core::Registration& registration, std::vector<nlohmann::json>& events,
+                                bool& changed);
+  // The manifest.changed event for a drift not reported before (and marks it reported); nullopt if it was.
+  static std::optional<nlohmann::json> note_drift(core::Registration& registration,
+                                                  const ManifestDrift& drift, std::string_view seen_at);
+  void report_drift(RegisteredProject& project, const core::ManifestReading& reading,
+                    std::string_view seen_at, std::vector<nlohmann::json>& events);
+  Result<void> approve(RegisteredProject& project, core::ApprovedPolicy policy);
 
   std::filesystem::path socket_dir_;
   std::filesystem::path registrations_file_;

@@ -10,6 +10,11 @@ ProjectPolicy ProjectPolicy::from_manifest(const core::Manifest& manifest) {
                        std::nullopt, manifest.limits};
 }
 
+ProjectPolicy ProjectPolicy::from_approved(const core::ApprovedPolicy& approved) {
+  return ProjectPolicy{approved.allowlist, approved.cache_ttl_seconds.value_or(kDefaultTtlSeconds),
+                       std::nullopt, approved.limits};
+}
+
 ProjectPolicy ProjectPolicy::failed(std::string error) {
   return ProjectPolicy{{}, kDefaultTtlSeconds, std::move(error), {}};
 }

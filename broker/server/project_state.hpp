@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/core/approved_policy.hpp"
 #include "broker/core/manifest.hpp"
 
 namespace remo::server {
@@ -21,10 +22,11 @@ inline constexpr std::int64_t kDefaultTtlSeconds = 300;
 struct ProjectPolicy {
   std::vector<std::string> allowlist;  // in manifest order
   std::int64_t ttl_seconds = kDefaultTtlSeconds;
-  std::optional<std::string> error;  // why the manifest could not be loaded; the allowlist is then empty
+  std::optional<std::string> error;  // why no policy could be loaded; the allowlist is then empty
   core::ManifestLimits limits;       // the manifest's [limits]; the registry applies them to the rate limiter
 
   static ProjectPolicy from_manifest(const core::Manifest& manifest);
+  static ProjectPolicy from_approved(const core::ApprovedPolicy& approved);
   // Deny everything, and say why in status.
   static ProjectPolicy failed(std::string error);
 

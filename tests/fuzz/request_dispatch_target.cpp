@@ -152,7 +152,8 @@ struct SandboxBroker {
     auto secrets = core::SecretSet::parse_bundle(initial_bundle());
     fuzz_require(secrets.ok(), "the initial bundle parses");
     broker.store.replace(std::move(secrets).value(), std::chrono::system_clock::now());
-    auto demo = registry.add({"demo", sandbox().path() / "projects" / "demo", {}, std::nullopt});
+    auto demo = registry.add(
+        {"demo", sandbox().path() / "projects" / "demo", {}, std::nullopt, std::nullopt, std::nullopt});
     fuzz_require(demo.ok(), "the demo project registers");
     demo_state = (*demo)->state;
   }

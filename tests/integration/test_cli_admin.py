@@ -129,9 +129,14 @@ class AdminCli(unittest.TestCase):
         self.assertIn(b"socket_path: " + str(self.broker.project_socket("myrepo")).encode(), registered.stdout)
         self.assertEqual(self.admin("register", "myrepo", str(project)).returncode, 22)
         write_manifest(project, "myrepo", ["GITHUB_TOKEN", "NPM_TOKEN"])
+        dry = self.admin("reload", "myrepo", "--dry-run")
+        self.assertEqual(dry.stdout, b"+ NPM_TOKEN\n"
+                         b"dry run: nothing applied (reload without --dry-run approves this manifest)\n")
         reloaded = self.admin("reload", "myrepo")
-        self.assertEqual(reloaded.stdout, b"allowlist: GITHUB_TOKEN, NPM_TOKEN\n"
-                         b"rate_limit:\n  requests_per_second: 100\n  burst: 200\n")
+        self.assertEqual(reloaded.stdout, b"+ NPM_TOKEN\napplied: the project now serves 2 secrets\n")
+        write_manifest(project, "myrepo", ["NPM_TOKEN"], "[limits]\nburst = 3\n")
+        self.assertEqual(self.admin("reload", "myrepo").stdout,
+                         b"- GITHUB_TOKEN\n~ limits.burst: unset -> 3\napplied: the project now serves 1 secrets\n")
         (project / ".devcontainer" / "remo-broker.toml").write_text("schema_version = 7\n")
         invalid = self.admin("reload", "myrepo")
         self.assertEqual(invalid.returncode, 19, invalid.stderr)

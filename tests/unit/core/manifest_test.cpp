@@ -323,6 +323,30 @@ TEST_F(ManifestFile, SymlinkedManifestIsNotFollowed) {
   EXPECT_NE(result.error().message.find("symbolic link"), std::string::npos) << result.error().message;
 }
 
+TEST_F(ManifestFile, SymlinkedManifestDirectoryIsNotFollowed) {
+  const auto other = dir_ / "other" / ".devcontainer";
+  write_text(other / "remo-broker.toml", kValid);
+  std::filesystem::create_directory_symlink(other, project() / ".devcontainer");
+  const auto result = load_manifest(project(), "myrepo");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "manifest_invalid");
+  EXPECT_NE(result.error().message.find("symbolic link"), std::string::npos) << result.error().message;
+}
+
+TEST_F(ManifestFile, ReadingGivesTheTextsSha256ValidOrNot) {
+  write_text(devcontainer_manifest(), "abc");
+  const ManifestReading invalid = read_manifest(project(), "myrepo");
+  ASSERT_FALSE(invalid.manifest.ok());
+  EXPECT_EQ(invalid.text_sha256,
+            std::optional<std::string>("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  write_text(devcontainer_manifest(), kValid);
+  const ManifestReading valid = read_manifest(project(), "myrepo");
+  ASSERT_TRUE(valid.manifest.ok());
+  EXPECT_EQ(valid.manifest->sha256, *valid.text_sha256);
+  EXPECT_NE(valid.manifest->sha256, *invalid.text_sha256);
+  EXPECT_FALSE(read_manifest(project() / "missing", "missing").text_sha256.has_value());
+}
+
 TEST_F(ManifestFile, DirectoryNameMustBeTheProjectName) {
   const auto other = dir_ / "other";
   write_text(other / ".remo" / "broker.toml", kValid);

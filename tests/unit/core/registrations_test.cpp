@@ -16,8 +16,15 @@ using testing::write_text;
 
 std::vector<Registration> sample() {
   return {
-      Registration{"alpha", "/srv/alpha", {1000, 1001}, 2000},
-      Registration{"beta-2", "/home/dev/beta-2", {}, std::nullopt},
+      Registration{
+          "alpha",
+          "/srv/alpha",
+          {1000, 1001},
+          2000,
+          ApprovedPolicy{
+              {"GITHUB_TOKEN"}, 60, std::nullopt, ManifestLimits{5, std::nullopt}, std::string(64, 'a')},
+          std::string(64, 'b')},
+      Registration{"beta-2", "/home/dev/beta-2", {}, std::nullopt, std::nullopt, std::nullopt},
   };
 }
 
@@ -55,11 +62,53 @@ TEST(Registrations, SaveThenLoadRoundTripsEveryField) {
   EXPECT_FALSE((*regs)[1].gid.has_value());
 }
 
+TEST(Registrations, TheApprovedPolicyRoundTrips) {
+  const TempDir dir;
+  ASSERT_TRUE(save_registrations(dir / "registrations.json", sample()).ok());
+  const auto regs = load_registrations(dir / "registrations.json");
+  ASSERT_TRUE(regs.ok()) << regs.error().message;
+  ASSERT_TRUE((*regs)[0].policy.has_value());
+  EXPECT_EQ((*regs)[0].policy->allowlist, std::vector<std::string>{"GITHUB_TOKEN"});
+  EXPECT_EQ((*regs)[0].policy->cache_ttl_seconds, std::optional<std::int64_t>(60));
+  EXPECT_EQ((*regs)[0].policy->limits.requests_per_second, std::optional<std::int64_t>(5));
+  EXPECT_FALSE((*regs)[0].policy->limits.burst.has_value());
+  EXPECT_EQ((*regs)[0].policy->manifest_sha256, std::string(64, 'a'));
+  EXPECT_EQ((*regs)[0].reported_manifest, std::optional<std::string>(std::string(64, 'b')));
+  EXPECT_FALSE((*regs)[1].policy.has_value());
+}
+
+TEST(Registrations, AVersion1FileLoadsWithNoRecordedPolicy) {
+  const TempDir dir;
+  write_text(dir / "registrations.json",
+             R"({"version":1,"projects":[{"name":"a","project_path":"/srv/a","uids":[],"gid":null}]})");
+  const auto regs = load_registrations(dir / "registrations.json");
+  ASSERT_TRUE(regs.ok()) << regs.error().message;
+  EXPECT_FALSE((*regs)[0].policy.has_value());
+}
+
+TEST(Registrations, AStoredPolicyIsCheckedAsStrictlyAsAManifest) {
+  const std::string head =
+      R"({"version":2,"projects":[{"name":"a","project_path":"/srv/a","uids":[],"gid":null,)";
+  const std::string sha = std::string(64, 'c');
+  expect_corrupt(head + R"("policy":{"manifest_sha256":")" + sha + R"(","allowlist":["bad name"]}}]})",
+                 "allowlist");
+  expect_corrupt(head + R"("policy":{"manifest_sha256":"xyz","allowlist":[]}}]})", "manifest_sha256");
+  expect_corrupt(
+      head + R"("policy":{"manifest_sha256":")" + sha + R"(","allowlist":[],"limits":{"burst":0}}}]})",
+      "burst");
+  expect_corrupt(head + R"("policy":{"manifest_sha256":")" + sha + R"(","allowlist":[],"extra":1}}]})",
+                 "extra");
+  expect_corrupt(head + R"("gidx":1}]})", "gidx");
+  expect_corrupt(
+      R"({"version":1,"projects":[{"name":"a","project_path":"/srv/a","uids":[],"gid":null,"policy":null}]})",
+      "policy");
+}
+
 TEST(Registrations, SavedFileIsVersionedJsonReadableOnlyByOwner) {
   const TempDir dir;
   ASSERT_TRUE(save_registrations(dir / "registrations.json", sample()).ok());
   const auto document = nlohmann::json::parse(read_text(dir / "registrations.json"));
-  EXPECT_EQ(document["version"], 1);
+  EXPECT_EQ(document["version"], 2);
   ASSERT_EQ(document["projects"].size(), 2u);
   EXPECT_EQ(document["projects"][0]["name"], "alpha");
   EXPECT_EQ(document["projects"][1]["gid"], nullptr);
@@ -85,7 +134,7 @@ TEST(Registrations, CorruptJsonIsAnInternalErrorSayingSo) {
 TEST(Registrations, WrongShapeIsAnInternalErrorNamingTheField) {
   expect_corrupt("[]", "top level");
   expect_corrupt("{\"projects\": []}", "\"version\"");
-  expect_corrupt("{\"version\": 2, \"projects\": []}", "\"version\"");
+  expect_corrupt("{\"version\": 3, \"projects\": []}", "\"version\"");
   expect_corrupt("{\"version\": 1}", "\"projects\"");
   expect_corrupt("{\"version\": 1, \"projects\": [], \"extra\": 1}", "extra");
   expect_corrupt("{\"version\": 1, \"projects\": [7]}", "projects[0]");

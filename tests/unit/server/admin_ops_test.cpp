@@ -267,11 +267,18 @@ TEST_F(AdminOpsTest, RegisterBindsPersistsAndStartsTheProjectSocket) {
   ASSERT_EQ(saved->size(), 1U);
   EXPECT_EQ((*saved)[0].project_path, project);
 
+  EXPECT_EQ((*saved)[0].policy->allowlist, (std::vector<std::string>{"GITHUB_TOKEN"}))
+      << "recorded as approved";
+  EXPECT_EQ(events_.back()["event"], "project.register");
+  EXPECT_EQ(events_.back()["manifest_sha256"], (*saved)[0].policy->manifest_sha256);
+
   const Json status = call({{"op", "status"}});
   EXPECT_EQ(status["projects"],
             Json::parse(R"([{"name":"myrepo","socket_path":")" + (dir_ / "run" / "myrepo.sock").string() +
-                        R"(","allowlist_size":1,"rate_limit":{"requests_per_second":100,"burst":200}}])"));
-  EXPECT_EQ(events_.back()["event"], "project.register");
+                        R"(","project_path":")" + project.string() +
+                        R"(","uids":[1000,1001],"gid":100,"allowlist_size":1,"manifest_sha256":")" +
+                        (*saved)[0].policy->manifest_sha256 +
+                        R"(","rate_limit":{"requests_per_second":100,"burst":200},"manifest_drift":null}])"));
 }
 
 TEST_F(AdminOpsTest, RegisterRefusesWhatItCannotServe) {
@@ -331,10 +338,14 @@ TEST_F(AdminOpsTest, ReloadSwapsTheAllowlistAndKeepsTheOldOneOnError) {
   const fs::path project = make_project("myrepo");
   ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
   make_project("myrepo", R"("GITHUB_TOKEN", "NPM_TOKEN")");
-  EXPECT_EQ(call({{"op", "reload"}, {"name", "myrepo"}}),
-            (Json{{"ok", true},
-                  {"allowlist", {"GITHUB_TOKEN", "NPM_TOKEN"}},
-                  {"rate_limit", {{"requests_per_second", 100}, {"burst", 200}}}}));
+  const Json reloaded = call({{"op", "reload"}, {"name", "myrepo"}});
+  EXPECT_EQ(reloaded["dry_run"], false);
+  EXPECT_EQ(reloaded["allowlist"], (Json{"GITHUB_TOKEN", "NPM_TOKEN"}));
+  EXPECT_EQ(reloaded["rate_limit"], (Json{{"requests_per_second", 100}, {"burst", 200}}));
+  EXPECT_EQ(reloaded["added"], (Json{"NPM_TOKEN"}));
+  EXPECT_EQ(reloaded["removed"], Json::array());
+  EXPECT_EQ(reloaded["changed"], Json::object());
+  EXPECT_EQ(reloaded["manifest_sha256"].get<std::string>().size(), 64U);
   EXPECT_EQ(sockets_.bound[0].state->policy()->allowlist.size(), 2U);
   EXPECT_EQ(sockets_.bound.size(), 1U) << "the socket stays up";
 
@@ -347,12 +358,12 @@ TEST_F(AdminOpsTest, ReloadSwapsTheAllowlistAndKeepsTheOldOneOnError) {
 TEST_F(AdminOpsTest, RestoreKeepsProjectsWhoseManifestBrokeAndReportsThem) {
   const fs::path good = make_project("good");
   const fs::path broken = make_project("broken");
-  ASSERT_TRUE(
-      core::save_registrations(dir_ / "state" / "registrations.json",
-                               {{"good", good, {}, std::nullopt}, {"broken", broken, {}, std::nullopt}})
-          .ok());
+  ASSERT_TRUE(core::save_registrations(dir_ / "state" / "registrations.json",
+                                       {{"good", good, {}, std::nullopt, std::nullopt, std::nullopt},
+                                        {"broken", broken, {}, std::nullopt, std::nullopt, std::nullopt}})
+                  .ok());
   fs::remove(broken / ".devcontainer" / "remo-broker.toml");
-  registry_.restore();
+  (void)registry_.restore();
   const Json projects = call({{"op", "status"}})["projects"];
   ASSERT_EQ(projects.size(), 2U);
   EXPECT_EQ(projects[0]["name"], "broken");
@@ -360,6 +371,37 @@ TEST_F(AdminOpsTest, RestoreKeepsProjectsWhoseManifestBrokeAndReportsThem) {
   EXPECT_TRUE(projects[0]["error"].is_string());
   EXPECT_EQ(projects[1]["name"], "good");
   EXPECT_FALSE(projects[1].contains("error"));
+}
+
+TEST_F(AdminOpsTest, RestoreServesTheApprovedPolicyNotTheRewrittenManifest) {
+  const fs::path project = make_project("myrepo");
+  ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
+  make_project("myrepo", R"("GITHUB_TOKEN", "PROD_DB_PASSWORD")");
+  ProjectRegistry restarted(dir_ / "run2", dir_ / "state" / "registrations.json", sockets_, nullptr);
+  const std::vector<nlohmann::json> events = restarted.restore();
+  EXPECT_EQ(restarted.projects().at("myrepo").state->policy()->allowlist,
+            std::vector<std::string>{"GITHUB_TOKEN"});
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0]["event"], "manifest.changed");
+  EXPECT_EQ(events[0]["added"], nlohmann::json{"PROD_DB_PASSWORD"});
+  ProjectRegistry again(dir_ / "run3", dir_ / "state" / "registrations.json", sockets_, nullptr);
+  EXPECT_TRUE(again.restore().empty()) << "the same content is reported once";
+}
+
+TEST_F(AdminOpsTest, DryRunReloadShowsTheDiffAndChangesNothing) {
+  const fs::path project = make_project("myrepo");
+  ASSERT_EQ(call({{"op", "register"}, {"name", "myrepo"}, {"project_path", project.string()}})["ok"], true);
+  make_project("myrepo", R"("NPM_TOKEN")", "[limits]\nburst = 7\n");
+  const Json dry = call({{"op", "reload"}, {"name", "myrepo"}, {"dry_run", true}});
+  EXPECT_EQ(dry["dry_run"], true);
+  EXPECT_EQ(dry["added"], (Json{"NPM_TOKEN"}));
+  EXPECT_EQ(dry["removed"], (Json{"GITHUB_TOKEN"}));
+  EXPECT_EQ(dry["changed"], (Json{{"limits.burst", {{"from", nullptr}, {"to", 7}}}}));
+  EXPECT_EQ(dry["allowlist"], (Json{"GITHUB_TOKEN"}));
+  EXPECT_EQ(sockets_.bound[0].state->policy()->allowlist, std::vector<std::string>{"GITHUB_TOKEN"});
+  const Json drift = call({{"op", "status"}})["projects"][0]["manifest_drift"];
+  EXPECT_EQ(drift["added"], (Json{"NPM_TOKEN"}));
+  EXPECT_EQ(call({{"op", "reload"}, {"name", "myrepo"}, {"dry_run", "yes"}})["code"], "protocol_error");
 }
 
 TEST_F(AdminOpsTest, OnlyRootAndTheBrokersUidAreAdmitted) {

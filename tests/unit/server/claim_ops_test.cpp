@@ -61,7 +61,8 @@ class ClaimOpsTest : public ::testing::Test {
       fs::create_directories(project / ".devcontainer");
       std::ofstream(project / ".devcontainer" / "remo-broker.toml")
           << "schema_version = 1\n[project]\nname = \"" << name << "\"\n[allowlist]\nsecrets = []\n";
-      EXPECT_TRUE(registry_.add(core::Registration{name, project, {}, std::nullopt}));
+      EXPECT_TRUE(
+          registry_.add(core::Registration{name, project, {}, std::nullopt, std::nullopt, std::nullopt}));
     }
     admin_ = std::make_unique<AdminOps>(broker_, registry_);
     proj_ = std::make_unique<ProjectOps>(state("proj"), std::vector<uid_t>{}, store_, gate("proj"),
