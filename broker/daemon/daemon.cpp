@@ -231,7 +231,11 @@ int run_daemon(const DaemonConfig& config) {
   }
   phase_done("directories and bundle");
 
-  core::AuditLog audit({config.audit_log});
+  core::AuditLog audit(core::AuditLog::Options{
+      .file = config.audit_log,
+      .fail_closed = config.audit_fail_closed,
+      .file_limits = {config.audit_rotate_bytes, config.audit_keep_files, core::AuditLog::kReserveBytes}});
+  broker.audit = &audit;
   std::atomic<std::size_t> live_connections{0};
   server::IoPool pool(config.threads);
   asio::io_context control(1);

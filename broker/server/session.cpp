@@ -60,7 +60,7 @@ bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredential
     if (!line) return false;
     if (line->empty()) continue;  // a blank line is not a request
     answer(endpoint, *line, peer, out);
-    if (out.blocking) return true;
+    if (out.blocking || out.over_rate) return true;
   }
   return true;
 }
@@ -217,12 +217,14 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
       }
       if (out.blocking) co_await complete_blocking(conn, out, audit);
       if (lines.overflowed()) {
+        endpoint.line_too_long(peer, out);
         append_error(out.replies, nullptr, protocol::code::kProtocolError,
                      "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");
         co_await flush(conn, out, limits, audit);
         co_return;
       }
       if (!out.replies.empty() && !co_await flush(conn, out, limits, audit)) co_return;
+      if (std::exchange(out.over_rate, false)) co_await asio::post(conn.socket.get_executor(), asio::use_awaitable);
     }
     if (conn.draining) co_return;
 
