@@ -41,7 +41,8 @@ struct Answers {
   std::optional<BlockingWork> blocking;  // set by handle() in place of a reply (see BlockingWork)
   // Set by a refusal for being over the rate: the session writes the replies so far and lets every other
   // connection on its thread go first before it answers this one's next line, so a client flooding
-  // refused lines delays a neighbour by one line, not by a whole batch.
+  // refused lines delays a neighbour by one line, not by a whole batch; and it reads nothing more from
+  // the connection for a moment once the lines already received are answered.
   bool over_rate = false;
 };
 

@@ -119,6 +119,16 @@ asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionL
   co_return !error;
 }
 
+// A client that was refused for its project's rate is read again only after this: however fast it sends,
+// it costs the broker one read's worth of refusals per pause. A client that respects retry_after_seconds
+// (at least 1 s) never notices.
+constexpr std::chrono::milliseconds kOverRatePause{100};
+
+asio::awaitable<void> pause_reading(Connection& connection) {
+  asio::steady_timer pause(connection.socket.get_executor(), kOverRatePause);
+  co_await pause.async_wait(kUseTuple);
+}
+
 // Closes the connection once its deadline passes without the session moving it (every reply written moves
 // it on). The deadline only ever moves later, so one timer wait per idle period is enough; while the
 // control plane is answering (busy), the connection is not idle.
@@ -196,6 +206,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
   asio::co_spawn(conn.socket.get_executor(), watch_idle(connection, limits.idle_timeout), asio::detached);
 
   LineBuffer lines(limits.line_limit);
+  bool refused_for_rate = false;  // a line of what was read was refused for the project's rate
   for (;;) {
     for (bool more = true; more;) {
       if (!handler_executor) {
@@ -224,8 +235,12 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
         co_return;
       }
       if (!out.replies.empty() && !co_await flush(conn, out, limits, audit)) co_return;
-      if (std::exchange(out.over_rate, false)) co_await asio::post(conn.socket.get_executor(), asio::use_awaitable);
+      if (std::exchange(out.over_rate, false)) {  // other connections first (see Answers::over_rate)
+        refused_for_rate = true;
+        co_await asio::post(conn.socket.get_executor(), asio::use_awaitable);
+      }
     }
+    if (std::exchange(refused_for_rate, false)) co_await pause_reading(conn);
     if (conn.draining) co_return;
 
     // The deadline is not moved here: bytes that do not complete a request are not activity, so a client

@@ -62,12 +62,12 @@ result = sum(total)
 
 
 class FloodChargingTest(unittest.TestCase):
-    def start(self, *args):
+    def start(self, *args, limits=""):
         hostile.require_root(self)
         broker = hostile.HostileBroker(extra_args=args).start()
         self.addCleanup(broker.cleanup)
         self.assertTrue(broker.push(SECRETS)["ok"])
-        self.assertTrue(broker.register_attacker_project("webapp", ["GITHUB_TOKEN"])["ok"])
+        self.assertTrue(broker.register_attacker_project("webapp", ["GITHUB_TOKEN"], limits)["ok"])
         return broker
 
     def lines(self, broker, line, count):
@@ -103,7 +103,9 @@ class FloodChargingTest(unittest.TestCase):
         self.assertTrue(events and events[0]["outcome"] == "protocol_error", events)
 
     def test_a_flood_of_every_kind_of_line_keeps_a_neighbours_get_latency(self):
-        broker = self.start()
+        # The neighbour is unlimited; the flooder has the broker's default limits in its manifest.
+        broker = self.start("--requests-per-second", "0",
+                            limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
         self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
 
         def neighbour_latencies(seconds):
@@ -133,7 +135,7 @@ class FloodChargingTest(unittest.TestCase):
         # makes it milliseconds.
         self.assertLess(flood_p50, max(4 * alone_p50, alone_p50 + 0.0005),
                         f"p50 {alone_p50 * 1e6:.0f} us alone, {flood_p50 * 1e6:.0f} us under the flood")
-        self.assertLess(flood_p99, max(6 * alone_p99, alone_p99 + 0.003),
+        self.assertLess(flood_p99, max(8 * alone_p99, alone_p99 + 0.010),
                         f"p99 {alone_p99 * 1e6:.0f} us alone, {flood_p99 * 1e6:.0f} us under the flood")
 
 
