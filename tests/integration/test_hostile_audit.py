@@ -16,8 +16,16 @@ import subprocess
 import time
 import unittest
 
+import jsonschema
+
 import harness
 import hostile
+
+SCHEMA = json.loads((harness.SOURCE_DIR / "protocol" / "remo-broker.schema.json").read_text())
+
+
+def schema(pointer):
+    return jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": pointer})
 
 SECRETS = {"GITHUB_TOKEN": "ghp-" + harness.CANARY, "PROD_DB_PASSWORD": "prod-" + harness.CANARY}
 REFUSALS = ("rate_limited", "denied", "protocol_error")
@@ -147,6 +155,7 @@ class AuditFloodTest(unittest.TestCase):
         summaries = [e for e in events if e["event"] == "audit.suppressed"]
         self.assertTrue(summaries, "a flood of refusals must leave audit.suppressed lines")
         for summary in summaries:
+            schema("#/$defs/audit_suppressed").validate(summary)
             self.assertEqual((summary["project"], summary["peer_uid"], summary["decision"]),
                              ("webapp", hostile.ATTACKER_UID, "deny"))
             self.assertEqual(summary["count"], sum(summary["events"].values()))
@@ -252,6 +261,7 @@ class AuditDiskFullTest(unittest.TestCase):
             self.assertNotIn("value", reply)
             self.assertNotIn(harness.CANARY, json.dumps(reply))
         status = broker.admin({"op": "status"})["audit"]
+        schema("#/$defs/audit_health").validate(status)
         self.assertEqual((status["state"], status["accepting"], status["on_failure"]),
                          ("degraded", False, "refuse"), status)
         self.assertIn("space", status["error"])
