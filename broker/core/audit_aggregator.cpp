@@ -12,8 +12,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 6> kGroupedOutcomes = {
-    "rate_limited", "locked", "protocol_error", "peer_unexpected", "denied", "internal_error"};
+constexpr std::array<std::string_view, 6> kGroupedOutcomes = {"rate_limited",    "locked", "protocol_error",
+                                                              "peer_unexpected", "denied", "internal_error"};
 
 std::string text_field(const json& object, const char* name) {
   const auto found = object.find(name);
@@ -39,7 +39,8 @@ json summary_of(const RefusalAggregator::Key& key, std::int64_t second, std::uin
 
 std::optional<RefusalAggregator::Key> RefusalAggregator::key_of(const json& event) {
   const auto decision = event.find("decision");
-  if (decision == event.end() || !decision->is_string() || decision->get_ref<const std::string&>() != "deny") {
+  if (decision == event.end() || !decision->is_string() ||
+      decision->get_ref<const std::string&>() != "deny") {
     return std::nullopt;
   }
   std::string outcome = text_field(event, "outcome");

@@ -48,7 +48,7 @@ class RefusalAggregator {
   };
   std::map<Key, Window> windows_;
   std::vector<nlohmann::json> finished_;  // summaries of windows replaced before take_finished saw them
-  std::uint64_t counted_ = 0;  // refusals counted in windows_ and not yet summarised
+  std::uint64_t counted_ = 0;             // refusals counted in windows_ and not yet summarised
   std::uint64_t suppressed_total_ = 0;
 };
 

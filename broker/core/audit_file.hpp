@@ -69,9 +69,9 @@ class AuditFile {
   std::filesystem::path path_;
   Limits limits_;
   UniqueFd fd_;
-  std::uint64_t size_ = 0;            // bytes in the open file
-  std::uint64_t reserved_end_ = 0;    // the open file has blocks allocated up to here
-  bool can_preallocate_ = true;       // false once the filesystem said it cannot
+  std::uint64_t size_ = 0;          // bytes in the open file
+  std::uint64_t reserved_end_ = 0;  // the open file has blocks allocated up to here
+  bool can_preallocate_ = true;     // false once the filesystem said it cannot
   Identity open_identity_{};
   Clock::time_point last_check_{};
   std::optional<Identity> torn_line_in_;  // a file whose last line lacks its '\n'

@@ -28,13 +28,15 @@ std::int64_t unix_second(std::chrono::system_clock::time_point time) {
 
 bool is_deny(const json& event) {
   const auto decision = event.find("decision");
-  return decision != event.end() && decision->is_string() && decision->get_ref<const std::string&>() == "deny";
+  return decision != event.end() && decision->is_string() &&
+         decision->get_ref<const std::string&>() == "deny";
 }
 
 }  // namespace
 
 AuditLog::AuditLog(Options options) : options_(std::move(options)) {
-  if (options_.admit_pending == 0) options_.admit_pending = std::max<std::size_t>(1, options_.max_pending / 2);
+  if (options_.admit_pending == 0)
+    options_.admit_pending = std::max<std::size_t>(1, options_.max_pending / 2);
   writer_ = std::thread([this] { run(); });
 }
 
@@ -170,7 +172,11 @@ bool AuditLog::degraded() const {
 
 AuditLog::Health AuditLog::health() const {
   const std::lock_guard lock(mutex_);
-  return Health{accepting(), degraded_, degraded_ ? last_error_ : 0, pending_.size() + in_flight_, dropped_,
+  return Health{accepting(),
+                degraded_,
+                degraded_ ? last_error_ : 0,
+                pending_.size() + in_flight_,
+                dropped_,
                 refusals_.suppressed_total()};
 }
 
@@ -257,8 +263,8 @@ void AuditLog::run() {
 // Books the outcome of one pass: what was written is settled, the rest goes back to the front of the
 // queue. Returns false when the writer gives up (degraded while stopping). lock is released around the
 // logging and held again when it returns true.
-bool AuditLog::settle(std::unique_lock<std::mutex>& lock, std::deque<std::string>& batch, std::uint64_t drops, std::size_t lines_written,
-                      int error, bool stopping) {
+bool AuditLog::settle(std::unique_lock<std::mutex>& lock, std::deque<std::string>& batch, std::uint64_t drops,
+                      std::size_t lines_written, int error, bool stopping) {
   std::size_t events_written = lines_written;
   if (drops > 0 && lines_written > 0) {
     --events_written;  // the first line was the drop report
@@ -287,10 +293,11 @@ bool AuditLog::settle(std::unique_lock<std::mutex>& lock, std::deque<std::string
 
   lock.unlock();
   if (newly_degraded) {
-    spdlog::warn("audit log {}: cannot write ({}); {} until it can, retrying every {} ms",
-                 options_.file.string(), errno_text(error),
-                 options_.fail_closed ? "refusing audited requests" : "serving anyway (audit_failure = serve)",
-                 options_.retry_interval.count());
+    spdlog::warn(
+        "audit log {}: cannot write ({}); {} until it can, retrying every {} ms", options_.file.string(),
+        errno_text(error),
+        options_.fail_closed ? "refusing audited requests" : "serving anyway (audit_failure = serve)",
+        options_.retry_interval.count());
   }
   if (recovered) {
     spdlog::info("audit log {}: writing again ({} events had to be dropped)", options_.file.string(), drops);

@@ -93,8 +93,8 @@ class AuditLog {
  private:
   void run();
   void wait_for_work(std::unique_lock<std::mutex>& lock, AuditFile::Clock::time_point next_attempt);
-  bool settle(std::unique_lock<std::mutex>& lock, std::deque<std::string>& batch, std::uint64_t drops, std::size_t lines_written, int error,
-              bool stopping);
+  bool settle(std::unique_lock<std::mutex>& lock, std::deque<std::string>& batch, std::uint64_t drops,
+              std::size_t lines_written, int error, bool stopping);
   void enqueue(std::string line, bool droppable);
   bool counted_as_refusal(const nlohmann::json& event);
   void queue_summaries_locked();

@@ -50,7 +50,7 @@ constexpr Range kMaxConnections{1, 1'000'000};
 constexpr Range kRequestsPerSecond{0, 1'000'000};  // 0: no limit
 constexpr Range kBurst{1, 1'000'000};
 constexpr Range kAuditRotateBytes{0, std::int64_t{1} << 40};  // 0: never rotate
-constexpr std::int64_t kAuditRotateBytesMin = 4096;          // below it, only 0 is accepted
+constexpr std::int64_t kAuditRotateBytesMin = 4096;           // below it, only 0 is accepted
 constexpr Range kAuditKeepFiles{1, 1000};
 constexpr std::array<std::string_view, 2> kAuditFailures = {"refuse", "serve"};
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
@@ -232,8 +232,7 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
         settings.audit_failure = std::move(*failure);
       else
         applied = config_error(std::move(failure).error().message);
-    }
-    else if (name == "log_level") {
+    } else if (name == "log_level") {
       const auto* text = node.as_string();
       auto level = parse_log_level(where + ": log_level", text == nullptr ? std::string_view() : text->get());
       if (level)
@@ -273,6 +272,20 @@ fs::path absolute_path(const fs::path& path) {
   std::error_code ignored;
   const fs::path result = fs::absolute(path, ignored);
   return (result.empty() ? path : result).lexically_normal();
+}
+
+// The audit log's failure mode and rotation. config holds the defaults.
+Result<void> resolve_audit(const Settings& flags, const Settings& file, DaemonConfig& config) {
+  config.audit_fail_closed = first_of(flags.audit_failure, file.audit_failure).value_or("refuse") == "refuse";
+  const auto rotate = first_of(flags.audit_rotate_bytes, file.audit_rotate_bytes);
+  if (rotate && *rotate > 0 && *rotate < kAuditRotateBytesMin) {
+    return usage_error("audit_rotate_bytes must be 0 (never rotate) or at least " +
+                       std::to_string(kAuditRotateBytesMin));
+  }
+  if (rotate) config.audit_rotate_bytes = static_cast<std::uint64_t>(*rotate);
+  config.audit_keep_files = static_cast<unsigned>(
+      first_of(flags.audit_keep_files, file.audit_keep_files).value_or(config.audit_keep_files));
+  return {};
 }
 
 Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const Environment& environment) {
@@ -325,15 +338,7 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
   config.burst = first_of(flags.burst, file.burst).value_or(200);
   config.allowed_signers = first_of(flags.allowed_signers, file.allowed_signers);
   if (config.allowed_signers) config.allowed_signers = absolute_path(*config.allowed_signers);
-  config.audit_fail_closed = first_of(flags.audit_failure, file.audit_failure).value_or("refuse") == "refuse";
-  const auto rotate = first_of(flags.audit_rotate_bytes, file.audit_rotate_bytes);
-  if (rotate && *rotate > 0 && *rotate < kAuditRotateBytesMin) {
-    return usage_error("audit_rotate_bytes must be 0 (never rotate) or at least " +
-                       std::to_string(kAuditRotateBytesMin));
-  }
-  if (rotate) config.audit_rotate_bytes = static_cast<std::uint64_t>(*rotate);
-  config.audit_keep_files = static_cast<unsigned>(
-      first_of(flags.audit_keep_files, file.audit_keep_files).value_or(config.audit_keep_files));
+  if (auto audit = resolve_audit(flags, file, config); !audit) return std::move(audit).error();
   return config;
 }
 

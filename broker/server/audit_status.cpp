@@ -14,8 +14,7 @@ Json audit_status_json(const core::AuditLog& audit) {
       {"state", state},
       {"accepting", health.accepting},
       {"on_failure", options.fail_closed ? "refuse" : "serve"},
-      {"error", health.error != 0 ? Json(std::generic_category().message(health.error))
-                                  : Json(nullptr)},
+      {"error", health.error != 0 ? Json(std::generic_category().message(health.error)) : Json(nullptr)},
       {"pending", health.pending},
       {"dropped", health.dropped},
       {"suppressed", health.suppressed},

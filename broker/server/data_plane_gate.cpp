@@ -24,7 +24,11 @@ nlohmann::json project_event(std::string_view name, const PeerCredentials& peer,
 
 DataPlaneGate::DataPlaneGate(const core::LockState& lock, core::RateLimiter& limiter, std::string project,
                              const core::AuditLog* audit, core::RateLimiter* ping_limiter)
-    : lock_(lock), limiter_(limiter), project_(std::move(project)), audit_(audit), ping_limiter_(ping_limiter) {}
+    : lock_(lock),
+      limiter_(limiter),
+      project_(std::move(project)),
+      audit_(audit),
+      ping_limiter_(ping_limiter) {}
 
 bool DataPlaneGate::admit(const Request& request, const PeerCredentials& peer, std::string_view audit_event,
                           Answers& out) const {
@@ -41,8 +45,8 @@ bool DataPlaneGate::admit(const Request& request, const PeerCredentials& peer, s
   if (over_rate(limiter_, request, peer, audit_event, out)) return false;
   if (audit_ == nullptr || audit_->accepting()) return true;
 
-  audit::add(out.audit_events, project_event(audit_event, peer, project_), audit::kDeny,
-             code::kInternalError, started);
+  audit::add(out.audit_events, project_event(audit_event, peer, project_), audit::kDeny, code::kInternalError,
+             started);
   append_error(out.replies, request.id, code::kInternalError,
                "the audit log cannot be written; nothing is served until it can (the broker's status says "
                "why)");

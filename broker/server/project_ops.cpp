@@ -36,7 +36,8 @@ bool ProjectOps::admit(const PeerCredentials& peer, Answers& out) {
 // charged before its error is written.
 void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   Request request;
-  if (auto parsed = parse_request(line, request); !parsed) return refuse_invalid(request, peer, parsed.error(), out);
+  if (auto parsed = parse_request(line, request); !parsed)
+    return refuse_invalid(request, peer, parsed.error(), out);
   if (request.op == "get") return get(request, peer, out);
   if (request.op == "ping") return ping(request, peer, out);
   if (request.op == "info") return info(request, peer, out);
@@ -44,7 +45,9 @@ void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, Answ
   refuse_invalid(request, peer, unknown_op_error(request.op, kLaterProjectOps), out);
 }
 
-void ProjectOps::line_too_long(const PeerCredentials& peer, Answers& out) { gate_.charge_overlong(peer, out); }
+void ProjectOps::line_too_long(const PeerCredentials& peer, Answers& out) {
+  gate_.charge_overlong(peer, out);
+}
 
 // A line that is no op: charged, audited (grouped with the other refusals) and answered with its error.
 void ProjectOps::refuse_invalid(const Request& request, const PeerCredentials& peer, const Error& error,

@@ -29,8 +29,12 @@ std::atomic<long> g_lines{0};
 std::atomic<long> g_reconnects{0};
 
 constexpr std::string_view kKinds[] = {
-    R"({"op":"get","name":"SECRET_001"})", R"({"op":"get","name":"NOT_ALLOWED"})", R"({"op":"ping"})",
-    R"({"op":"info"})", R"({not json)", R"({"op":"no_such_op"})",
+    R"({"op":"get","name":"SECRET_001"})",
+    R"({"op":"get","name":"NOT_ALLOWED"})",
+    R"({"op":"ping"})",
+    R"({"op":"info"})",
+    R"({not json)",
+    R"({"op":"no_such_op"})",
 };
 constexpr int kRepeats = 20;  // lines of each kind per window
 constexpr int kWindowsPerOverlong = 50;
@@ -131,7 +135,8 @@ int main(int argc, char** argv) {
   struct sigaction stop {};
   stop.sa_handler = [](int) { g_stop = true; };
   sigaction(SIGTERM, &stop, nullptr);
-  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> threads;
   for (long c = 0; c < connections; ++c) threads.emplace_back(flood, socket_path, end);
   for (auto& thread : threads) thread.join();

@@ -8,14 +8,18 @@ namespace {
 using nlohmann::json;
 
 json refusal(const char* outcome, int uid = 4242, const char* project = "webapp") {
-  return json{{"event", "secret.get"}, {"decision", "deny"}, {"outcome", outcome},
-              {"project", project},    {"peer", {{"uid", uid}, {"pid", 7}}}};
+  return json{{"event", "secret.get"},
+              {"decision", "deny"},
+              {"outcome", outcome},
+              {"project", project},
+              {"peer", {{"uid", uid}, {"pid", 7}}}};
 }
 
 TEST(RefusalAggregatorTest, OnlyRefusalsAreGrouped) {
   EXPECT_TRUE(RefusalAggregator::key_of(refusal("rate_limited")));
   EXPECT_TRUE(RefusalAggregator::key_of(refusal("denied")));
-  EXPECT_FALSE(RefusalAggregator::key_of(json{{"event", "secret.get"}, {"decision", "allow"}, {"outcome", "ok"}}));
+  EXPECT_FALSE(
+      RefusalAggregator::key_of(json{{"event", "secret.get"}, {"decision", "allow"}, {"outcome", "ok"}}));
   EXPECT_FALSE(RefusalAggregator::key_of(refusal("not_found")));
 }
 
