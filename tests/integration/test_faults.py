@@ -140,8 +140,11 @@ class FullOrReadOnlyDisk(unittest.TestCase):
         self.broker.stop()
         self.broker.start()
         filler = fill(self.log)
-        for _ in range(20):
-            self.assertEqual(self.get_token()["value"], "old-value", "gets keep working with audit blocked")
+        # The audit log fails closed: within a few gets (those admitted before the writer saw the full disk
+        # have their lines in its reserve) gets are refused, and no value leaves.
+        replies = [self.get_token() for _ in range(20)]
+        self.assertEqual(replies[-1]["code"], "internal_error", "gets must stop while audit is blocked")
+        self.assertNotIn("value", replies[-1])
         deadline = time.monotonic() + 5
         while "audit" not in self.broker.stderr().lower() and time.monotonic() < deadline:
             time.sleep(0.05)
