@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,9 +28,14 @@ int AuditFile::open_path() {
 
 int AuditFile::ensure_reserve() {
   if (!fd_ || limits_.reserve_bytes == 0 || !can_preallocate_) return 0;
-  if (reserved_end_ >= size_ + limits_.reserve_bytes) return 0;
-  const int result = ::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
-                                 static_cast<off_t>(limits_.reserve_bytes));
+  // On a small filesystem the reserve is at most a quarter of it, so an empty one can always hold it.
+  std::uint64_t reserve = limits_.reserve_bytes;
+  struct statvfs fs {};
+  if (::fstatvfs(fd_.get(), &fs) == 0)
+    reserve = std::min<std::uint64_t>(reserve, fs.f_blocks * fs.f_frsize / 4);
+  if (reserved_end_ >= size_ + reserve) return 0;
+  const int result =
+      ::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_), static_cast<off_t>(reserve));
   if (result != 0) {
     if (errno == EOPNOTSUPP || errno == ENOSYS) {
       can_preallocate_ = false;
@@ -37,7 +43,7 @@ int AuditFile::ensure_reserve() {
     }
     return errno;
   }
-  reserved_end_ = size_ + limits_.reserve_bytes;
+  reserved_end_ = size_ + reserve;
   return 0;
 }
 
