@@ -27,6 +27,10 @@
 #                                      bundle and one registered project, against the epoll server and Redis
 #                                      (--supervised systemd); wall time, and the CPU time the process had
 #                                      used by then (steadier than wall time on a loaded machine).
+#   neighbour get p99 under a flood .. the same 1-connection get run alone and beside dev/bench/line_flood:
+#                                      another project (limits 100/s, burst 200) sending every kind of line
+#                                      (get allowed and not, ping, info, malformed, unknown op, over-long)
+#                                      at full speed on 4 connections. Target: at most 2x alone.
 #   idle RSS, threads, binary size ... against the epoll server (and Redis, age for remo-brokerctl). "After load"
 #                                      is after the get rounds and the pushes; then, apart, after the claims
 #                                      over the socket, when the ledger holds their pending secrets and tombstones
@@ -94,7 +98,7 @@ fi
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
 [[ $build_type == Release ]] || say "warning: $build_dir is a '$build_type' build; figures are for Release"
 phase "building (not counted)"
-cmake --build "$build_dir" -j "$jobs" --target epoll_line_server ndjson_load notify_ready_timer fsync_floor \
+cmake --build "$build_dir" -j "$jobs" --target epoll_line_server ndjson_load notify_ready_timer fsync_floor line_flood \
   >"$build_dir/bench-build.log" 2>&1 || { say "bench: the bench tools do not build:"; tail -n 30 "$build_dir/bench-build.log" >&2; exit 1; }
 daemon_built=1
 cmake --build "$build_dir" -j "$jobs" --target remo-broker remo-brokerctl >>"$build_dir/bench-build.log" 2>&1 || {
@@ -110,6 +114,7 @@ load=$tools/ndjson_load
 ref_server=$tools/epoll_line_server
 ready_timer=$tools/notify_ready_timer
 fsync_floor=$tools/fsync_floor
+line_flood=$tools/line_flood
 
 # ---------------------------------------------------------------- sandboxes and cleanup
 # /var/tmp is on the disk on every Debian layout (/tmp may be a tmpfs); /dev/shm is the tmpfs.
@@ -117,7 +122,7 @@ work=$(mktemp -d /var/tmp/remo-bench.XXXXXX)
 shm=$(mktemp -d /dev/shm/remo-bench.XXXXXX)
 sandbox=$work/sb
 shm_sandbox=$shm/sb
-daemon_pid='' shm_pid='' ref_pid='' redis_pid='' idle_pid=''
+daemon_pid='' shm_pid='' ref_pid='' redis_pid='' idle_pid='' flood_pid=''
 stop_pid() {  # stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
   local pid=$1 i
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
@@ -129,6 +134,7 @@ stop_pid() {  # stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
   stop_pid "$idle_pid"
+  stop_pid "$flood_pid"
   stop_pid "$daemon_pid"
   stop_pid "$shm_pid"
   stop_pid "$ref_pid"
@@ -435,8 +441,38 @@ if ((daemon_ok)); then  # informational: RSS while 100 idle project connections 
     rss_idle_conns_d=$(rss_kib "$daemon_pid")
   fi
   stop_pid "$idle_pid"
+  stop_pid "$flood_pid"
   idle_pid=
 fi
+# ---------------------------------------------------------------- a neighbour's gets beside a hostile flood
+# Project "flood" (limits 100/s, burst 200, the broker's defaults) floods at full speed with every kind of
+# line (dev/bench/line_flood, 4 connections); "bench" is the neighbour. Each round measures the neighbour's
+# 1-connection get p99 alone, then with the flood running, so the ratio compares like with like.
+declare -a flood_alone=() flood_beside=()
+flood_lines=n/a
+if ((daemon_ok)) && [[ -x $line_flood ]]; then
+  phase "neighbour under a flood: $rounds x (1 conn x $lat_reqs gets alone, then beside a 4-connection flood)"
+  mkdir -p "$work/projects/flood/.devcontainer"
+  printf '%s\n' 'schema_version = 1' '[project]' 'name = "flood"' '[allowlist]' 'secrets = ["SECRET_001"]' \
+    '[limits]' 'requests_per_second = 100' 'burst = 200' >"$work/projects/flood/.devcontainer/remo-broker.toml"
+  if admin --expect-ok --line "{\"op\":\"register\",\"name\":\"flood\",\"project_path\":\"$work/projects/flood\"}" \
+    >/dev/null; then
+    for ((r = 0; r < rounds; r++)); do
+      out=$("$load" --socket "$project_sock" --line "$get_line" --requests-per-conn "$lat_reqs" --warmup 200) || out=
+      flood_alone+=("$(json_num p99_us "$out")")
+      "$line_flood" --socket "$sandbox/run/flood.sock" --connections 4 --seconds 600 >"$work/flood.out" &
+      flood_pid=$!
+      sleep 0.5  # at full speed
+      out=$("$load" --socket "$project_sock" --line "$get_line" --requests-per-conn "$lat_reqs" --warmup 200) || out=
+      flood_beside+=("$(json_num p99_us "$out")")
+      stop_pid "$flood_pid"
+      flood_lines=$(json_num lines "$(cat "$work/flood.out")")
+    done
+  else
+    say "warning: could not register the flood project; the neighbour row is n/a"
+  fi
+fi
+
 audit_lines=n/a
 ((daemon_ok)) && audit_lines=$(wc -l <"$sandbox/log/audit.log" 2>/dev/null || echo 0)
 stop_daemon
@@ -492,6 +528,8 @@ m_ready_d=$(m "${ready_d[@]}") m_ready_r=$(m "${ready_r[@]}") m_ready_x=$(m "${r
 m_rcpu_d=$(m "${ready_cpu_d[@]}") m_rcpu_r=$(m "${ready_cpu_r[@]}") m_rcpu_x=$(m "${ready_cpu_x[@]}")
 m_push_d=$(ms "$(m "${push_d[@]}")") m_push_s=$(ms "$(m "${push_s[@]}")")
 m_floor_d=$(m "${floor_d[@]}") m_floor_s=$(m "${floor_s[@]}")
+m_flood_alone=$(m "${flood_alone[@]}") m_flood_beside=$(m "${flood_beside[@]}")
+r_flood=$(ratio "$m_flood_beside" "$m_flood_alone")
 m_claim1=$(m "${claim1[@]}") m_claim16=$(m "${claim16[@]}") m_claim_ref=$(m "${claim_ref[@]}")
 
 r_lat=$(ratio "$m_lat_d" "$m_lat_r")
@@ -515,6 +553,7 @@ rows=(
   "get throughput, 1 conn (req/s)|$(fmt "$m_t1_d" 0)|redis $(fmt "$m_t1_x" 0)|$(ratio "$m_t1_d" "$m_t1_x")|-|-"
   "get throughput, 16 conns, audit on (req/s)|$(fmt "$m_t16_d" 0)|epoll $(fmt "$m_t16_r" 0)|$r_t16|>= 0.8x|$v_t16$v_get"
   "get throughput, 16 conns, audit on (req/s)|$(fmt "$m_t16_d" 0)|redis $(fmt "$m_t16_x" 0)|$(ratio "$m_t16_d" "$m_t16_x")|-|-"
+  "neighbour get p99, 1 conn, beside a flood of every line kind (us)|$(fmt "$m_flood_beside")|alone $(fmt "$m_flood_alone")|$r_flood|<= 2x|$(verdict "$r_flood" '<=' 2)"
   "decrypt 64 MiB, wall (MiB/s)|$(fmt "$dec_ours")|age -d $(fmt "$dec_age")|$(ratio "$dec_ours" "$dec_age")|-|-"
   "push-creds p50, $((bundle_bytes / 1024)) KiB, disk (ms)|$m_push_d|fsync floor $(fmt "$m_floor_d" 3)|$(ratio "$m_push_d" "$m_floor_d")|< 2 ms|$v_push"
   "push-creds p50, $((bundle_bytes / 1024)) KiB, tmpfs (ms)|$m_push_s|fsync floor $(fmt "$m_floor_s" 3)|$(ratio "$m_push_s" "$m_floor_s")|< 2 ms|$v_push_s"
@@ -552,6 +591,7 @@ echo "method: medians of $rounds interleaved rounds (1 conn x $lat_reqs gets; 16
 echo "  client dev/bench/ndjson_load for all three servers (RESP2 for Redis, GET of the same 40-byte value);"
 echo "  start to READY $ready_runs runs each (daemon via ${ready_via:-n/a}); push-creds 3 x $pushes of $bundle_bytes bytes;"
 echo "  decrypt $decrypt_rounds x 64 MiB; claims $claim_runs x $claims; daemon audit.log lines after the run: $audit_lines"
+echo "  neighbour row: 4 flood connections, last round's flood answered $flood_lines lines"
 echo "ratio = ours / reference (lower is better for times and sizes, higher for rates)"
 echo
 {

@@ -36,6 +36,9 @@ struct Settings {
   std::optional<std::int64_t> requests_per_second;
   std::optional<std::int64_t> burst;
   std::optional<fs::path> allowed_signers;
+  std::optional<std::string> audit_failure;
+  std::optional<std::int64_t> audit_rotate_bytes;
+  std::optional<std::int64_t> audit_keep_files;
 };
 
 struct Range {
@@ -50,6 +53,10 @@ constexpr Range kMaxConnections{1, 1'000'000};
 constexpr Range kLineBufferBudgetMib{2, 1'048'576};
 constexpr Range kRequestsPerSecond{0, 1'000'000};  // 0: no limit
 constexpr Range kBurst{1, 1'000'000};
+constexpr Range kAuditRotateBytes{0, std::int64_t{1} << 40};  // 0: never rotate
+constexpr std::int64_t kAuditRotateBytesMin = 4096;           // below it, only 0 is accepted
+constexpr Range kAuditKeepFiles{1, 1000};
+constexpr std::array<std::string_view, 2> kAuditFailures = {"refuse", "serve"};
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
 // How the bootstrap-key credential is protected at rest: sealed to the TPM2 (and the host key), sealed to
 // the host key (/var/lib/systemd/credential.secret), or a plain root-only file (explicit opt-in).
@@ -69,6 +76,13 @@ Result<std::int64_t> parse_number(std::string_view flag, std::string_view text, 
     return usage_error(std::string(flag) + " takes a whole number in " + range_text(range));
   }
   return value;
+}
+
+Result<std::string> parse_audit_failure(std::string_view where, std::string_view text) {
+  if (std::find(kAuditFailures.begin(), kAuditFailures.end(), text) == kAuditFailures.end()) {
+    return usage_error(std::string(where) + " must be refuse or serve");
+  }
+  return std::string(text);
 }
 
 Result<std::string> parse_log_level(std::string_view where, std::string_view text) {
@@ -98,7 +112,7 @@ struct NumberFlag {
   NumberSetting setting;
   Range range;
 };
-constexpr std::array<NumberFlag, 7> kNumberFlags = {{
+constexpr std::array<NumberFlag, 9> kNumberFlags = {{
     {"--threads", &Settings::threads, kThreads},
     {"--claim-workers", &Settings::claim_workers, kClaimWorkers},
     {"--idle-timeout", &Settings::idle_timeout_seconds, kIdleTimeoutSeconds},
@@ -106,6 +120,8 @@ constexpr std::array<NumberFlag, 7> kNumberFlags = {{
     {"--line-buffer-budget", &Settings::line_buffer_budget_mib, kLineBufferBudgetMib},
     {"--requests-per-second", &Settings::requests_per_second, kRequestsPerSecond},
     {"--burst", &Settings::burst, kBurst},
+    {"--audit-rotate-bytes", &Settings::audit_rotate_bytes, kAuditRotateBytes},
+    {"--audit-keep-files", &Settings::audit_keep_files, kAuditKeepFiles},
 }};
 
 // Applies one "--flag value" to settings.
@@ -129,11 +145,17 @@ Result<void> apply_flag(std::string_view flag, std::string_view value, Settings&
     settings.log_level = std::move(*level);
     return {};
   }
+  if (flag == "--audit-failure") {
+    auto failure = parse_audit_failure(flag, value);
+    if (!failure) return std::move(failure).error();
+    settings.audit_failure = std::move(*failure);
+    return {};
+  }
   return usage_error("unknown option '" + std::string(flag) + "' (see --help)");
 }
 
 bool takes_value(std::string_view flag) {
-  return flag == "--log-level" ||
+  return flag == "--log-level" || flag == "--audit-failure" ||
          std::any_of(kPathFlags.begin(), kPathFlags.end(),
                      [&](const auto& entry) { return entry.first == flag; }) ||
          std::any_of(kNumberFlags.begin(), kNumberFlags.end(),
@@ -208,7 +230,19 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
       applied = number_key(settings.burst, kBurst);
     else if (name == "allowed_signers")
       applied = path_key(settings.allowed_signers);
-    else if (name == "log_level") {
+    else if (name == "audit_rotate_bytes")
+      applied = number_key(settings.audit_rotate_bytes, kAuditRotateBytes);
+    else if (name == "audit_keep_files")
+      applied = number_key(settings.audit_keep_files, kAuditKeepFiles);
+    else if (name == "audit_failure") {
+      const auto* text = node.as_string();
+      auto failure =
+          parse_audit_failure(where + ": audit_failure", text == nullptr ? std::string_view() : text->get());
+      if (failure)
+        settings.audit_failure = std::move(*failure);
+      else
+        applied = config_error(std::move(failure).error().message);
+    } else if (name == "log_level") {
       const auto* text = node.as_string();
       auto level = parse_log_level(where + ": log_level", text == nullptr ? std::string_view() : text->get());
       if (level)
@@ -279,6 +313,20 @@ Result<void> check_admin_socket_dir(const fs::path& admin_dir, const fs::path& s
   return {};
 }
 
+// The audit log's failure mode and rotation. config holds the defaults.
+Result<void> resolve_audit(const Settings& flags, const Settings& file, DaemonConfig& config) {
+  config.audit_fail_closed = first_of(flags.audit_failure, file.audit_failure).value_or("refuse") == "refuse";
+  const auto rotate = first_of(flags.audit_rotate_bytes, file.audit_rotate_bytes);
+  if (rotate && *rotate > 0 && *rotate < kAuditRotateBytesMin) {
+    return usage_error("audit_rotate_bytes must be 0 (never rotate) or at least " +
+                       std::to_string(kAuditRotateBytesMin));
+  }
+  if (rotate) config.audit_rotate_bytes = static_cast<std::uint64_t>(*rotate);
+  config.audit_keep_files = static_cast<unsigned>(
+      first_of(flags.audit_keep_files, file.audit_keep_files).value_or(config.audit_keep_files));
+  return {};
+}
+
 Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const Environment& environment) {
   DaemonConfig config;
   config.sandbox = first_of(flags.sandbox, file.sandbox);
@@ -338,6 +386,7 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
   config.burst = first_of(flags.burst, file.burst).value_or(200);
   config.allowed_signers = first_of(flags.allowed_signers, file.allowed_signers);
   if (config.allowed_signers) config.allowed_signers = absolute_path(*config.allowed_signers);
+  if (auto audit = resolve_audit(flags, file, config); !audit) return std::move(audit).error();
   return config;
 }
 
@@ -419,10 +468,18 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --line-buffer-budget MIB memory that unfinished request lines may hold, across every connection
                            (default 16); past it the connections holding the most are closed
   --log-level LEVEL        debug, info, warn or error (default info)
-  --requests-per-second N  per-project rate limit on get and info (and one-shot claims): a token
+  --requests-per-second N  per-project rate limit on every line but ping (get, info, claims, malformed
+                           and unknown lines; ping has its own bucket of 20/s, burst 40): a token
                            bucket refilled at N per second (default 100; 0 disables it). A manifest's
                            [limits] table can only tighten it. Excess gets rate_limited.
   --burst N                the bucket's size: requests a project may make at once (default 200)
+  --audit-failure MODE     refuse (default): while the audit log cannot be written (disk full, I/O
+                           error, writer backlog) every audited request is refused with internal_error;
+                           serve: answer anyway (weaker: a request may then go unaudited)
+  --audit-rotate-bytes N   rotate the audit log when it reaches N bytes (default 16777216; 0 never,
+                           otherwise at least 4096): audit.log -> audit.log.1 -> ...
+  --audit-keep-files N     rotated audit files kept (default 4): the log directory then holds at most
+                           (N + 1) * rotate bytes, plus 1 MiB the writer keeps allocated
   --allowed-signers FILE   OpenSSH allowed_signers file; when set, push-creds must carry a signature
                            made with `ssh-keygen -Y sign -n remo-broker` by an ssh-ed25519 key listed
                            there, checked before decryption (without it a signature is ignored)
@@ -431,7 +488,7 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
 
 Config file keys: sandbox, bootstrap_key, socket_dir, admin_socket_dir, state_dir, audit_log, threads,
 claim_workers, idle_timeout_seconds, max_connections, line_buffer_budget_mib, log_level,
-requests_per_second, burst, allowed_signers.
+requests_per_second, burst, allowed_signers, audit_failure, audit_rotate_bytes, audit_keep_files.
 
 Admin ops lock and unlock (the kill switch) persist in the state dir: a locked broker stays locked
 across restarts and answers every project request but ping with "locked".

@@ -45,6 +45,13 @@ struct DaemonConfig {
   // The data plane's per-project token bucket (0 requests per second: no limit). Manifests can tighten it.
   std::int64_t requests_per_second = 100;
   std::int64_t burst = 200;
+  // The audit log: refuse audited requests while it cannot be written (the default), or serve them anyway
+  // ("serve": weaker, an op may then go unaudited). It rotates at audit_rotate_bytes (0: never), keeping
+  // audit_keep_files rotated files, so the directory holds at most (keep + 1) * rotate bytes plus the
+  // writer's reserve (core::AuditLog).
+  bool audit_fail_closed = true;
+  std::uint64_t audit_rotate_bytes = 16 * 1024 * 1024;
+  unsigned audit_keep_files = 4;
   // OpenSSH allowed_signers file; when set, push-creds must be signed by one of its keys.
   std::optional<std::filesystem::path> allowed_signers;
 };

@@ -264,7 +264,11 @@ int run_daemon(const DaemonConfig& config) {
   }
   phase_done("directories and bundle");
 
-  core::AuditLog audit({config.audit_log});
+  core::AuditLog audit(core::AuditLog::Options{
+      .file = config.audit_log,
+      .fail_closed = config.audit_fail_closed,
+      .file_limits = {config.audit_rotate_bytes, config.audit_keep_files, core::AuditLog::kReserveBytes}});
+  broker.audit = &audit;
   std::atomic<std::size_t> live_connections{0};
   // Before the pool: the sessions it destroys at shutdown leave the budget.
   server::BufferBudget line_budget(config.line_buffer_budget);

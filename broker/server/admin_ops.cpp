@@ -19,6 +19,7 @@
 #include "broker/crypto/base64.hpp"
 #include "broker/server/admin_lock_ops.hpp"
 #include "broker/server/audit_events.hpp"
+#include "broker/server/audit_status.hpp"
 #include "broker/server/bundle.hpp"
 #include "broker/server/bundle_signature.hpp"
 #include "broker/server/data_plane_gate.hpp"
@@ -153,6 +154,11 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
     return append_error(out.replies, request.id, parsed.error());
+  if (broker_.audit != nullptr && !broker_.audit->accepting() && admin_op_needs_audit(request.op)) {
+    return append_error(out.replies, request.id, code::kInternalError,
+                        "the audit log cannot be written; audited admin ops are refused until it can (status "
+                        "shows audit.state and audit.error)");
+  }
   if (request.op == "claim-create") return claim_create(std::move(request), peer, out);  // owns the value
   for (const auto& [name, op] : kOps) {
     if (request.op == name) return (this->*op)(request, peer, out);
@@ -199,7 +205,8 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                  {"lock_error", std::move(lock["lock_error"])},
                  {"rate_limit",
                   broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->defaults()) : Json(nullptr)},
-                 {"signed_pushes_required", broker_.allowed_signers.has_value()}});
+                 {"signed_pushes_required", broker_.allowed_signers.has_value()},
+                 {"audit", broker_.audit != nullptr ? audit_status_json(*broker_.audit) : Json(nullptr)}});
 }
 
 void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {

@@ -18,6 +18,10 @@ namespace remo::server::audit {
 
 inline constexpr std::string_view kSecretGet = "secret.get";
 inline constexpr std::string_view kProjectInfo = "project.info";  // audited only when refused by the gate
+// Lines a project socket refuses before any op: malformed, unknown op, over-long (protocol_error, or
+// rate_limited when over the rate), and pings over the ping bucket. Audited only when refused.
+inline constexpr std::string_view kRequestInvalid = "request.invalid";
+inline constexpr std::string_view kProjectPing = "project.ping";
 inline constexpr std::string_view kCredsPush = "creds.push";
 inline constexpr std::string_view kCredsClear = "creds.clear";
 inline constexpr std::string_view kCredsDigests = "creds.digests";

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/core/audit_log.hpp"
 #include "broker/core/claim_ledger.hpp"
 #include "broker/core/lock_state.hpp"
 #include "broker/core/rate_limiter.hpp"
@@ -43,6 +44,8 @@ struct BrokerState {
   // any socket; project sessions read them through their DataPlaneGate, admin ops change them.
   std::unique_ptr<core::LockState> lock;
   std::unique_ptr<core::RateLimiter> rate_limiter;
+  // The audit log, for status and for refusing admin ops while it cannot be written; set by the daemon.
+  const core::AuditLog* audit = nullptr;
 
   // Set when allowed_signers is configured: push-creds then needs an SSH signature (namespace remo-broker)
   // over the ciphertext by one of these keys, checked before anything is decrypted.

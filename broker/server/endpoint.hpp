@@ -39,6 +39,11 @@ struct Answers {
   // and dumping a JSON tree per get was a third of a get's own CPU time.
   std::vector<std::string> audit_lines;
   std::optional<BlockingWork> blocking;  // set by handle() in place of a reply (see BlockingWork)
+  // Set by a refusal for being over the rate: the session writes the replies so far and lets every other
+  // connection on its thread go first before it answers this one's next line, so a client flooding
+  // refused lines delays a neighbour by one line, not by a whole batch; and it reads nothing more from
+  // the connection for a moment once the lines already received are answered.
+  bool over_rate = false;
 };
 
 class Endpoint {
@@ -53,6 +58,10 @@ class Endpoint {
   // request's audit events, if any, to out.audit_events (or out.audit_lines); or, for a request that must
   // wait on the disk, nothing but out.blocking, which then appends them.
   virtual void handle(std::string_view line, const PeerCredentials& peer, Answers& out) = 0;
+
+  // A line over the socket's line limit arrived (the session then replies protocol_error and closes): the
+  // endpoint may charge and audit it.
+  virtual void line_too_long(const PeerCredentials& /*peer*/, Answers& /*out*/) {}
 };
 
 }  // namespace remo::server

@@ -27,8 +27,9 @@ Result<std::shared_ptr<ProjectSocket>> ProjectListeners::bind(const core::Regist
   if (refusing_) return Error{std::string(protocol::code::kInternalError), "the broker is stopping"};
   auto socket_file = bind_socket_file({socket_path, kProjectSocketMode, registration.gid});
   if (!socket_file) return std::move(socket_file).error();
-  auto endpoint = std::make_shared<ProjectOps>(std::move(state), registration.uids, store_,
-                                               DataPlaneGate(lock_, limiter_, registration.name), claims_);
+  auto endpoint = std::make_shared<ProjectOps>(
+      std::move(state), registration.uids, store_,
+      DataPlaneGate(lock_, limiter_, registration.name, &audit_, &ping_limiter_), claims_);
   Listener::Options options = options_;
   options.name = "project " + registration.name;
   return std::shared_ptr<ProjectSocket>(std::make_shared<Listener>(

@@ -12,6 +12,7 @@
 #include "broker/core/rate_limiter.hpp"
 #include "broker/core/secret_store.hpp"
 #include "broker/server/claim_plane.hpp"
+#include "broker/server/data_plane_gate.hpp"
 #include "broker/server/listener.hpp"
 #include "broker/server/project_registry.hpp"
 
@@ -21,7 +22,7 @@ inline constexpr unsigned kProjectSocketMode = 0660;
 
 class ProjectListeners final : public ProjectSocketFactory {
  public:
-  // lock and limiter feed every project's DataPlaneGate.
+  // lock, limiter and audit (its health) feed every project's DataPlaneGate; the ping buckets are here.
   ProjectListeners(IoPool& pool, const core::SecretStore& store, ClaimPlane claims,
                    const core::LockState& lock, core::RateLimiter& limiter, core::AuditLog& audit,
                    Listener::Options options, std::atomic<std::size_t>& live_connections);
@@ -40,6 +41,7 @@ class ProjectListeners final : public ProjectSocketFactory {
   const core::LockState& lock_;
   core::RateLimiter& limiter_;
   core::AuditLog& audit_;
+  core::RateLimiter ping_limiter_{kPingLimits};  // one bucket per project name ever bound
   Listener::Options options_;
   std::atomic<std::size_t>& live_connections_;
   bool refusing_ = false;  // control-plane thread only

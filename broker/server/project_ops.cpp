@@ -32,18 +32,36 @@ bool ProjectOps::admit(const PeerCredentials& peer, Answers& out) {
   return false;
 }
 
+// Every line is charged (see DataPlaneGate): each op passes its gate first, a line that is no op is
+// charged before its error is written.
 void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
-    return append_error(out.replies, request.id, parsed.error());
+    return refuse_invalid(request, peer, parsed.error(), out);
   if (request.op == "get") return get(request, peer, out);
-  if (request.op == "ping") return ping(request, out);
+  if (request.op == "ping") return ping(request, peer, out);
   if (request.op == "info") return info(request, peer, out);
   if (request.op == "claim" || request.op == "delete") return one_shot(std::move(request), peer, out);
-  append_error(out.replies, request.id, unknown_op_error(request.op, kLaterProjectOps));
+  refuse_invalid(request, peer, unknown_op_error(request.op, kLaterProjectOps), out);
 }
 
-void ProjectOps::ping(const Request& request, Answers& out) const {
+void ProjectOps::line_too_long(const PeerCredentials& peer, Answers& out) {
+  gate_.charge_overlong(peer, out);
+}
+
+// A line that is no op: charged, audited (grouped with the other refusals) and answered with its error.
+void ProjectOps::refuse_invalid(const Request& request, const PeerCredentials& peer, const Error& error,
+                                Answers& out) const {
+  const auto started = audit::Clock::now();
+  if (!gate_.charge(request, peer, audit::kRequestInvalid, out)) return;
+  auto event = audit::begin(audit::kRequestInvalid, peer);
+  event["project"] = project_->name();
+  audit::add(out.audit_events, std::move(event), audit::kDeny, error.code, started);
+  append_error(out.replies, request.id, error);
+}
+
+void ProjectOps::ping(const Request& request, const PeerCredentials& peer, Answers& out) const {
+  if (!gate_.admit_ping(request, peer, out)) return;
   if (auto fields = expect_only_fields(request, {}); !fields)
     return append_error(out.replies, request.id, fields.error());
   append_ok(out.replies, request.id,
@@ -81,8 +99,11 @@ void ProjectOps::get(const Request& request, const PeerCredentials& peer, Answer
   };
 
   const auto policy = project_->policy();
-  if (!policy->allows(secret)) {
-    audited(audit::kDeny, code::kDenied);
+  if (!policy->allows(secret)) {  // a refusal: a JSON event, so the audit log can group a flood of them
+    auto event = audit::begin(audit::kSecretGet, peer);
+    event["project"] = project_->name();
+    event["secret"] = secret;
+    audit::add(out.audit_events, std::move(event), audit::kDeny, code::kDenied, started);
     std::string message = "secret " + secret + " is not in the allowlist of project " + project_->name();
     if (policy->error) message += " (its manifest could not be loaded; the broker's status says why)";
     return append_error(out.replies, request.id, code::kDenied, message);

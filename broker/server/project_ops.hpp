@@ -1,7 +1,7 @@
 // ProjectOps: the ops of one project's socket (ping, info, get, and the one-shot claim and delete). Data
 // plane: the policy and the secrets are read through atomic snapshots, so a get never waits for a push, a
 // reload or another client; claim and delete wait for the ledger's fsync on a claim worker, never here.
-// Every op but ping passes the DataPlaneGate (kill switch, rate limit) first.
+// Every line passes the DataPlaneGate (kill switch, rate limit, audit health; ping its own bucket) first.
 #pragma once
 
 #include <memory>
@@ -27,9 +27,12 @@ class ProjectOps final : public Endpoint {
 
   bool admit(const PeerCredentials& peer, Answers& out) override;
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
+  void line_too_long(const PeerCredentials& peer, Answers& out) override;
 
  private:
-  void ping(const Request& request, Answers& out) const;
+  void refuse_invalid(const Request& request, const PeerCredentials& peer, const Error& error,
+                      Answers& out) const;
+  void ping(const Request& request, const PeerCredentials& peer, Answers& out) const;
   void info(const Request& request, const PeerCredentials& peer, Answers& out) const;
   void get(const Request& request, const PeerCredentials& peer, Answers& out) const;
   // claim and delete, in project_claim_ops.cpp.

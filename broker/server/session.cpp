@@ -62,7 +62,7 @@ bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredential
     if (!line) return false;
     if (line->empty()) continue;  // a blank line is not a request
     answer(endpoint, *line, peer, out);
-    if (out.blocking) return true;
+    if (out.blocking || out.over_rate) return true;
   }
   return true;
 }
@@ -121,6 +121,16 @@ asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionL
   for (nlohmann::json& event : out.audit_events) audit.record(std::move(event));
   out.audit_events.clear();
   co_return !error;
+}
+
+// A client that was refused for its project's rate is read again only after this: however fast it sends,
+// it costs the broker one read's worth of refusals per pause. A client that respects retry_after_seconds
+// (at least 1 s) never notices.
+constexpr std::chrono::milliseconds kOverRatePause{100};
+
+asio::awaitable<void> pause_reading(Connection& connection) {
+  asio::steady_timer pause(connection.socket.get_executor(), kOverRatePause);
+  co_await pause.async_wait(kUseTuple);
 }
 
 // Closes the connection once its deadline passes without the session moving it (every reply written moves
@@ -203,6 +213,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
   BufferBudget::Share buffers = join_line_budget(limits.line_budget, connection, &endpoint);
   conn.buffers = &buffers;
   LineBuffer lines(limits.line_limit, &buffers);
+  bool refused_for_rate = false;  // a line of what was read was refused for the project's rate
   for (;;) {
     for (bool more = true; more;) {
       if (!handler_executor) {
@@ -224,13 +235,19 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
       }
       if (out.blocking) co_await complete_blocking(conn, out, audit);
       if (lines.overflowed()) {
+        endpoint.line_too_long(peer, out);
         append_error(out.replies, nullptr, protocol::code::kProtocolError,
                      "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");
         co_await flush(conn, out, limits, audit);
         co_return;
       }
       if (!out.replies.empty() && !co_await flush(conn, out, limits, audit)) co_return;
+      if (std::exchange(out.over_rate, false)) {  // other connections first (see Answers::over_rate)
+        refused_for_rate = true;
+        co_await asio::post(conn.socket.get_executor(), asio::use_awaitable);
+      }
     }
+    if (std::exchange(refused_for_rate, false)) co_await pause_reading(conn);
     if (conn.draining) co_return;
 
     // The deadline is not moved here: bytes that do not complete a request are not activity, so a client

@@ -147,7 +147,14 @@ TEST_F(ProjectOpsTest, BadRequestsAreProtocolErrors) {
     EXPECT_EQ(reply["ok"], false) << line;
     EXPECT_EQ(reply["code"], "protocol_error") << line;
   }
-  EXPECT_EQ(events_.size(), 0U) << "a malformed get names no secret to audit";
+  // Lines that are no op at all are charged and audited as request.invalid; a malformed get names no
+  // secret to audit.
+  ASSERT_EQ(events_.size(), 3U);
+  for (const auto& event : events_) {
+    EXPECT_EQ(event["event"], "request.invalid");
+    EXPECT_EQ(event["outcome"], "protocol_error");
+    EXPECT_FALSE(event.contains("secret"));
+  }
 }
 
 TEST_F(ProjectOpsTest, RegisteredUidsAreTheOnlyPeersAdmitted) {
