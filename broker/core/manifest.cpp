@@ -263,11 +263,15 @@ Result<UniqueFd> open_in_project(int directory, const std::string& subdirectory,
   return fd;
 }
 
-// Reads an open manifest file, refusing anything but a regular file of at most kMaxManifestBytes.
+// Reads an open manifest file, refusing anything but a regular file with one link, of at most
+// kMaxManifestBytes.
 Result<std::string> read_manifest_text(const UniqueFd& fd, const fs::path& file) {
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return manifest_invalid(file.string() + ": " + errno_text(errno));
   if (!S_ISREG(info.st_mode)) return manifest_invalid(file.string() + ": not a regular file");
+  // A hard link can make another file (one the project's uid cannot read itself) the manifest, as a
+  // symlink could: refuse it, so no part of such a file reaches a parse error.
+  if (info.st_nlink > 1) return manifest_invalid(file.string() + ": has more than one hard link");
   const std::string too_large =
       file.string() + ": larger than " + std::to_string(kMaxManifestBytes / 1024) + " KiB";
   if (static_cast<std::uint64_t>(info.st_size) > kMaxManifestBytes) return manifest_invalid(too_large);

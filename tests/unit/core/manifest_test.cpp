@@ -333,6 +333,16 @@ TEST_F(ManifestFile, SymlinkedManifestDirectoryIsNotFollowed) {
   EXPECT_NE(result.error().message.find("symbolic link"), std::string::npos) << result.error().message;
 }
 
+TEST_F(ManifestFile, HardLinkedManifestIsRefused) {
+  write_text(dir_ / "elsewhere.toml", kValid);
+  std::filesystem::create_directories(devcontainer_manifest().parent_path());
+  std::filesystem::create_hard_link(dir_ / "elsewhere.toml", devcontainer_manifest());
+  const auto result = load_manifest(project(), "myrepo");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "manifest_invalid");
+  EXPECT_NE(result.error().message.find("hard link"), std::string::npos) << result.error().message;
+}
+
 TEST_F(ManifestFile, ReadingGivesTheTextsSha256ValidOrNot) {
   write_text(devcontainer_manifest(), "abc");
   const ManifestReading invalid = read_manifest(project(), "myrepo");
