@@ -328,6 +328,35 @@ reply=$(ask dev '{"op":"get","name":"E2E_TOKEN"}')
 admin has-project demo || fail "registration lost across a restart"
 pass "after systemctl restart: demo still registered, E2E_TOKEN still served"
 
+# --- the audit log rotates inside the sandboxed unit; the admin socket has a directory of its own --------------
+phase "audit rotation, admin socket directory"
+inside sh -c 'mkdir -p /etc/remo-broker && printf "audit_rotate_bytes = 4096\naudit_keep_files = 2\n" >/etc/remo-broker/config.toml'
+inside systemctl restart remo-broker.service
+[[ $(show ActiveState) == active ]] || fail "not active with a rotating audit log"
+# 150 gets on one connection (within the default burst of 200): about 30 KiB of audit lines, 4 KiB per file.
+served=$(inside runuser -u dev -- python3 -c '
+import json, socket
+s = socket.socket(socket.AF_UNIX); s.connect("/run/remo-broker/demo.sock")
+s.sendall(b"".join(b"{\"op\":\"get\",\"name\":\"E2E_TOKEN\"}\n" for _ in range(150)))
+replies = s.makefile()
+print(sum(1 for _ in range(150) if json.loads(replies.readline()).get("ok")))')
+((served == 150)) || fail "only $served of 150 gets served"
+inside systemctl stop remo-broker.service  # stopping writes what is queued
+logged=$(inside sh -c 'cat /var/log/remo-broker/audit.log*' | grep -c '"decision":"allow","event":"secret.get".*"secret":"E2E_TOKEN"' || true)
+inside test -e /var/log/remo-broker/audit.log.1 || fail "the audit log did not rotate"
+inside test ! -e /var/log/remo-broker/audit.log.3 || fail "more rotated files than audit_keep_files"
+bytes=$(inside sh -c 'cat /var/log/remo-broker/audit.log* | wc -c')
+((bytes <= 3 * 4096 + 4096)) || fail "the audit directory holds $bytes bytes, over (keep+1) x rotate"
+((logged > 0)) || fail "no get line in the kept audit files"
+pass "audit.log rotated at 4 KiB, 2 files kept ($bytes bytes, $logged of the 150 get lines in them)"
+inside rm -f /etc/remo-broker/config.toml
+inside systemctl start remo-broker.service
+[[ $(inside stat -c '%U %a' /run/remo-broker-admin) == "remo-broker 700" ]] || fail "/run/remo-broker-admin is not remo-broker 0700"
+inside test -S /run/remo-broker-admin/admin.sock || fail "no admin socket in /run/remo-broker-admin"
+inside test -L /run/remo-broker/admin.sock || fail "/run/remo-broker/admin.sock is not the compatibility link"
+admin status >/dev/null || fail "admin status through the default path"
+pass "admin socket in /run/remo-broker-admin (remo-broker 0700), the old path a link to it"
+
 # --- the key ladder: bad input, the plaintext opt-in and back, rotation through the unit's own paths ------------
 phase "key ladder and rotation"
 key_source() { admin status | python3 -c 'import json,sys; print(json.load(sys.stdin)["decryption_key_source"])'; }
@@ -388,7 +417,7 @@ pass "systemctl stop: exit 0 in $(printf '%.2f' "$stop_seconds") s (TimeoutStopS
 
 # --- the canary is nowhere it must not be ----------------------------------------------------------------
 phase "canary scan"
-inside sh -c 'cat /var/log/remo-broker/audit.log; journalctl --no-pager -o cat; cat /var/lib/remo-broker/* 2>/dev/null' \
+inside sh -c 'cat /var/log/remo-broker/audit.log*; journalctl --no-pager -o cat; cat /var/lib/remo-broker/* 2>/dev/null' \
   >"$work/instance-outputs.log"
 for file in "$work"/instance-outputs.log "$work"/role-*.log "$work"/push*.log "$work"/journal.log "$work"/console.log; do
   if grep -q "$canary" "$file"; then fail "the canary secret appears in $(basename "$file")"; fi

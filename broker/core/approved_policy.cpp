@@ -42,7 +42,8 @@ Result<std::optional<std::int64_t>> stored_setting(const json& table, const std:
 Result<void> only_keys(const json& object, const std::string& where,
                        std::initializer_list<const char*> known) {
   if (!object.is_object()) return invalid(where, " must be an object");
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();
     if (std::none_of(known.begin(), known.end(), [&](const char* name) { return key == name; }))
       return invalid(where, " has an unknown key \"" + key + "\"");
   }
