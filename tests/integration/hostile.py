@@ -73,6 +73,17 @@ class HostileBroker(harness.Broker):
         shutil.rmtree(self.tools, ignore_errors=True)
 
 
+def attacked_broker(test_case, secrets, allow=("GITHUB_TOKEN",), manifest_extra="", extra_args=()):
+    """A started HostileBroker, cleaned up with test_case, holding secrets, with the attacker's project
+    "webapp" registered to read allow (manifest_extra is appended to its manifest)."""
+    require_root(test_case)
+    broker = HostileBroker(extra_args=extra_args).start()
+    test_case.addCleanup(broker.cleanup)
+    test_case.assertTrue(broker.push(secrets)["ok"])
+    test_case.assertTrue(broker.register_attacker_project("webapp", list(allow), manifest_extra)["ok"])
+    return broker
+
+
 def run_as_attacker(argv, input=None, timeout=60, env=None, cwd=None) -> subprocess.CompletedProcess:
     """Runs argv as the attacker's uid; returns the finished process (text mode)."""
     base_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"}

@@ -126,12 +126,7 @@ def served_gets_of(events, pid):
 
 class AuditFloodTest(unittest.TestCase):
     def start(self, *args, limits=""):
-        hostile.require_root(self)
-        broker = hostile.HostileBroker(extra_args=args).start()
-        self.addCleanup(broker.cleanup)
-        self.assertTrue(broker.push(SECRETS)["ok"])
-        self.assertTrue(broker.register_attacker_project("webapp", ["GITHUB_TOKEN"], limits)["ok"])
-        return broker
+        return hostile.attacked_broker(self, SECRETS, manifest_extra=limits, extra_args=args)
 
     def test_a_refusal_flood_grows_the_audit_log_by_a_bounded_amount_and_every_refusal_is_counted(self):
         broker = self.start(limits="[limits]\nrequests_per_second = 10\nburst = 10\n")

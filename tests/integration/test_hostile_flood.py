@@ -63,12 +63,7 @@ result = sum(total)
 
 class FloodChargingTest(unittest.TestCase):
     def start(self, *args, limits=""):
-        hostile.require_root(self)
-        broker = hostile.HostileBroker(extra_args=args).start()
-        self.addCleanup(broker.cleanup)
-        self.assertTrue(broker.push(SECRETS)["ok"])
-        self.assertTrue(broker.register_attacker_project("webapp", ["GITHUB_TOKEN"], limits)["ok"])
-        return broker
+        return hostile.attacked_broker(self, SECRETS, manifest_extra=limits, extra_args=args)
 
     def lines(self, broker, line, count):
         return hostile.attack(SAME_LINE, socket=str(broker.project_socket("webapp")), line=line + "\n",
