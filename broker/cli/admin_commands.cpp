@@ -136,7 +136,16 @@ int op_register(const AdminCall& call) {
     if (!gid) return usage_failure(kCommand, gid.error().message, admin_usage());
     request["gid"] = *gid;
   }
-  return simple(call, kCommand, std::move(request));
+  if (const auto sha = call.args.last("expect-sha256")) request["expect_manifest_sha256"] = *sha;
+  auto reply = cli::call(call.socket, request);
+  if (!reply) return report_failure(kCommand, reply.error());
+  if (call.json || reply->value("ok", false) != true) return print_reply(kCommand, *reply, call.json);
+  std::printf("socket_path: %s\nmanifest_sha256: %s\n", reply->value("socket_path", "").c_str(),
+              reply->value("manifest_sha256", "").c_str());
+  for (const Json& name : reply->value("allowlist", Json::array())) {
+    std::printf("+ %s\n", name.get<std::string>().c_str());
+  }
+  return kExitOk;
 }
 
 int op_named(const AdminCall& call, std::string_view op) {
@@ -161,11 +170,14 @@ void print_policy_diff(const Json& reply) {
   }
   if (added.empty() && removed.empty() && changed.empty()) std::printf("no change to the policy\n");
   if (reply.value("dry_run", false)) {
-    std::printf("dry run: nothing applied (reload without --dry-run approves this manifest)\n");
+    std::printf(
+        "dry run: nothing applied (reload --expect-sha256 with the digest above approves exactly "
+        "this manifest)\n");
   } else {
     std::printf("applied: the project now serves %zu secrets\n",
                 reply.value("allowlist", Json::array()).size());
   }
+  std::printf("manifest_sha256: %s\n", reply.value("manifest_sha256", "").c_str());
 }
 
 int op_reload(const AdminCall& call) {
@@ -173,6 +185,7 @@ int op_reload(const AdminCall& call) {
   if (call.args.positionals.size() != 1) return usage_failure(kCommand, "expects NAME", admin_usage());
   Json request{{"op", "reload"}, {"name", call.args.positionals[0]}};
   if (call.args.has("dry-run")) request["dry_run"] = true;
+  if (const auto sha = call.args.last("expect-sha256")) request["expect_manifest_sha256"] = *sha;
   auto reply = cli::call(call.socket, request);
   if (!reply) return report_failure(kCommand, reply.error());
   if (call.json || reply->value("ok", false) != true) return print_reply(kCommand, *reply, call.json);
@@ -270,14 +283,15 @@ const std::vector<AdminOp>& admin_ops() {
        op_push_creds},
       {"clear", "wipe the loaded secrets from memory and disk", {}, 0, op_clear},
       {"register",
-       "NAME PROJECT_PATH [--uid N]... [--gid N]: serve a project",
-       {"uid", "gid"},
+       "NAME PROJECT_PATH [--uid N]... [--gid N] [--expect-sha256 HEX]: serve a project (prints its "
+       "allowlist)",
+       {"uid", "gid", "expect-sha256"},
        2,
        op_register},
       {"unregister", "NAME: stop serving a project", {}, 1, op_unregister},
       {"reload",
-       "NAME [--dry-run]: approve a project's manifest (prints + NAME / - NAME)",
-       {"dry-run"},
+       "NAME [--dry-run] [--expect-sha256 HEX]: approve a project's manifest (prints + NAME / - NAME)",
+       {"dry-run", "expect-sha256"},
        1,
        op_reload},
       {"lock", "kill switch: refuse every secret until unlock", {}, 0, op_lock},
@@ -338,8 +352,8 @@ int run_admin(CommandArgs args) {
     if (op.name != name) continue;
     std::vector<OptionSpec> specs = {{'\0', "socket", true}, {'\0', "json", false}};
     for (const std::string_view option : op.options) {
-      const bool takes_value =
-          option == "uid" || option == "gid" || option == "ttl" || option == "signature-file";
+      const bool takes_value = option == "uid" || option == "gid" || option == "ttl" ||
+                               option == "signature-file" || option == "expect-sha256";
       specs.push_back({'\0', option, takes_value});
     }
     ParsedArgs parsed;

@@ -110,6 +110,17 @@ Result<bool> dry_run_field(const Request& request) {
   return field->get<bool>();
 }
 
+// register's and reload's optional "expect_manifest_sha256": the manifest the admin reviewed.
+Result<std::optional<std::string>> expected_sha256_field(const Request& request) {
+  const auto field = request.body.find("expect_manifest_sha256");
+  if (field == request.body.end()) return std::optional<std::string>{};
+  const bool hex =
+      field->is_string() && field->get_ref<const std::string&>().size() == 64 &&
+      field->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!hex) return protocol_error("field 'expect_manifest_sha256' must be 64 lowercase hex digits");
+  return std::optional<std::string>{field->get<std::string>()};
+}
+
 // An admin change that failed after validation: audited with its code, then answered.
 void fail(nlohmann::json event, audit::Clock::time_point started, const Json& id, const Error& error,
           Answers& out) {
@@ -295,7 +306,9 @@ void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, 
 
 void AdminOps::register_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"name", "project_path", "uids", "gid"}); !fields) {
+  if (auto fields =
+          expect_only_fields(request, {"name", "project_path", "uids", "gid", "expect_manifest_sha256"});
+      !fields) {
     return append_error(out.replies, request.id, fields.error());
   }
   const auto name = project_name_field(request);
@@ -316,6 +329,8 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
   }
   const auto gid = optional_id_field(request, "gid");
   if (!gid) return append_error(out.replies, request.id, gid.error());
+  const auto expected = expected_sha256_field(request);
+  if (!expected) return append_error(out.replies, request.id, expected.error());
 
   auto event = audit::begin(audit::kProjectRegister, peer);
   event["project"] = *name;
@@ -327,14 +342,17 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
     auto revoked = revoke_pending_claims(broker_.claims.get(), *name, "register", peer, out);
     if (!revoked) return fail(std::move(event), started, request.id, revoked.error(), out);
   }
-  const auto added = projects_.add(std::move(registration));
+  const auto added = projects_.add(std::move(registration), *expected);
   if (!added) return fail(std::move(event), started, request.id, added.error(), out);
   spdlog::info("register: project {} on {}", *name, (*added)->socket_path.string());
   if (changed_) changed_();
   event["manifest_sha256"] = (*added)->registration.policy->manifest_sha256;
   event["allowlist"] = (*added)->registration.policy->allowlist;
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
-  append_ok(out.replies, request.id, Json{{"socket_path", (*added)->socket_path.string()}});
+  append_ok(out.replies, request.id,
+            Json{{"socket_path", (*added)->socket_path.string()},
+                 {"allowlist", (*added)->registration.policy->allowlist},
+                 {"manifest_sha256", (*added)->registration.policy->manifest_sha256}});
 }
 
 void AdminOps::unregister_project(const Request& request, const PeerCredentials& peer, Answers& out) {
@@ -365,17 +383,19 @@ void AdminOps::unregister_project(const Request& request, const PeerCredentials&
 
 void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"name", "dry_run"}); !fields)
+  if (auto fields = expect_only_fields(request, {"name", "dry_run", "expect_manifest_sha256"}); !fields)
     return append_error(out.replies, request.id, fields.error());
   const auto name = project_name_field(request);
   if (!name) return append_error(out.replies, request.id, name.error());
   const auto dry_run = dry_run_field(request);
   if (!dry_run) return append_error(out.replies, request.id, dry_run.error());
+  const auto expected = expected_sha256_field(request);
+  if (!expected) return append_error(out.replies, request.id, expected.error());
 
   auto event = audit::begin(audit::kProjectReload, peer);
   event["project"] = *name;
   event["dry_run"] = *dry_run;
-  const auto reloaded = projects_.reload(*name, *dry_run, out.audit_events);
+  const auto reloaded = projects_.reload(*name, *dry_run, out.audit_events, *expected);
   if (!reloaded) return fail(std::move(event), started, request.id, reloaded.error(), out);
   const nlohmann::json diff = core::to_json(reloaded->diff);
   if (*dry_run) {

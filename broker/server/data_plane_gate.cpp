@@ -69,6 +69,14 @@ void DataPlaneGate::charge_overlong(const PeerCredentials& peer, Answers& out) c
              decision.allowed ? code::kProtocolError : code::kRateLimited, started);
 }
 
+void DataPlaneGate::charge_blank(const PeerCredentials& peer, Answers& out) const {
+  const auto started = audit::Clock::now();
+  if (limiter_.acquire(project_).allowed) return;
+  audit::add(out.audit_events, project_event(audit::kRequestInvalid, peer, project_), audit::kDeny,
+             code::kRateLimited, started);
+  out.over_rate = true;
+}
+
 // true: refused for being over the rate (reply, audit event and slow_down in out).
 bool DataPlaneGate::over_rate(core::RateLimiter& limiter, const Request& request, const PeerCredentials& peer,
                               std::string_view audit_event, Answers& out) const {

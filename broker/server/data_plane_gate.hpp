@@ -48,6 +48,8 @@ class DataPlaneGate {
   // A line over the line limit (the session closes the connection): charged, and audited as a protocol
   // error. No reply: the session writes it.
   void charge_overlong(const PeerCredentials& peer, Answers& out) const;
+  // A blank line: one token, no reply; refused, it is audited (grouped) and out.over_rate is set.
+  void charge_blank(const PeerCredentials& peer, Answers& out) const;
 
  private:
   bool over_rate(core::RateLimiter& limiter, const Request& request, const PeerCredentials& peer,

@@ -62,6 +62,9 @@ class Endpoint {
   // A line over the socket's line limit arrived (the session then replies protocol_error and closes): the
   // endpoint may charge and audit it.
   virtual void line_too_long(const PeerCredentials& /*peer*/, Answers& /*out*/) {}
+  // A blank line arrived: it is not answered, but a socket that must charge every line charges it here
+  // (setting out.over_rate when refused).
+  virtual void blank_line(const PeerCredentials& /*peer*/, Answers& /*out*/) {}
 };
 
 }  // namespace remo::server

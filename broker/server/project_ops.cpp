@@ -49,6 +49,8 @@ void ProjectOps::line_too_long(const PeerCredentials& peer, Answers& out) {
   gate_.charge_overlong(peer, out);
 }
 
+void ProjectOps::blank_line(const PeerCredentials& peer, Answers& out) { gate_.charge_blank(peer, out); }
+
 // A line that is no op: charged, audited (grouped with the other refusals) and answered with its error.
 void ProjectOps::refuse_invalid(const Request& request, const PeerCredentials& peer, const Error& error,
                                 Answers& out) const {

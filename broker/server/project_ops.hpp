@@ -28,6 +28,7 @@ class ProjectOps final : public Endpoint {
   bool admit(const PeerCredentials& peer, Answers& out) override;
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
   void line_too_long(const PeerCredentials& peer, Answers& out) override;
+  void blank_line(const PeerCredentials& peer, Answers& out) override;
 
  private:
   void refuse_invalid(const Request& request, const PeerCredentials& peer, const Error& error,

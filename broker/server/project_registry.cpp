@@ -20,6 +20,17 @@ Error unknown_project(std::string_view name) {
                "no project named " + std::string(name) + " is registered"};
 }
 
+// The manifest just read is the one the admin reviewed (by its SHA-256), when the admin named one: the
+// project's uid can swap its manifest between the admin's look and the approval.
+Result<void> matches_review(const core::Manifest& manifest,
+                            const std::optional<std::string>& expected_sha256) {
+  if (!expected_sha256 || manifest.sha256 == *expected_sha256) return {};
+  return Error{std::string(code::kManifestInvalid),
+               manifest.source.string() +
+                   ": the manifest changed since it was reviewed (its SHA-256 is now " + manifest.sha256 +
+                   ", not " + *expected_sha256 + "); nothing was approved"};
+}
+
 }  // namespace
 
 std::optional<std::string> RegisteredProject::error() const {
@@ -107,7 +118,8 @@ std::optional<nlohmann::json> ProjectRegistry::note_drift(core::Registration& re
   return manifest_changed_event(registration.name, drift, seen_at);
 }
 
-Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registration) {
+Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registration,
+                                                      const std::optional<std::string>& expected_sha256) {
   const std::string name = registration.name;
   if (name == kAdminSocketName) {
     return Error{std::string(code::kProtocolError),
@@ -118,6 +130,8 @@ Result<const RegisteredProject*> ProjectRegistry::add(core::Registration registr
   }
   auto manifest = core::load_manifest(registration.project_path, name);
   if (!manifest) return std::move(manifest).error();
+  if (auto reviewed = matches_review(*manifest, expected_sha256); !reviewed)
+    return std::move(reviewed).error();
   registration.policy = core::ApprovedPolicy::from_manifest(*manifest);
   registration.reported_manifest.reset();
 
@@ -153,13 +167,18 @@ Result<void> ProjectRegistry::remove(std::string_view name) {
 }
 
 Result<ProjectRegistry::Reload> ProjectRegistry::reload(std::string_view name, bool dry_run,
-                                                        std::vector<nlohmann::json>& events) {
+                                                        std::vector<nlohmann::json>& events,
+                                                        const std::optional<std::string>& expected_sha256) {
   const auto entry = projects_.find(name);
   if (entry == projects_.end()) return unknown_project(name);
   RegisteredProject& project = entry->second;
   const core::ManifestReading reading = core::read_manifest(project.registration.project_path, name);
   if (!reading.manifest || dry_run) report_drift(project, reading, "reload", events);
   if (!reading.manifest) return reading.manifest.error();
+  if (auto reviewed = matches_review(*reading.manifest, expected_sha256); !reviewed) {
+    if (!dry_run) report_drift(project, reading, "reload", events);
+    return std::move(reviewed).error();
+  }
 
   core::ApprovedPolicy proposed = core::ApprovedPolicy::from_manifest(*reading.manifest);
   Reload outcome{{}, proposed.manifest_sha256, nullptr};

@@ -76,7 +76,8 @@ class ProjectRegistry {
   // register: loads the manifest and records it as the approved policy, binds the socket, persists the
   // registrations, then starts accepting. Errors (nothing changed): project_exists, protocol_error (the
   // reserved name "admin"), manifest_not_found, manifest_invalid, internal_error.
-  Result<const RegisteredProject*> add(core::Registration registration);
+  Result<const RegisteredProject*> add(core::Registration registration,
+                                       const std::optional<std::string>& expected_sha256 = std::nullopt);
 
   // unregister: persists the registrations without the project, then closes its socket (cutting its
   // connections) and removes the socket file. Errors: project_unknown, internal_error (nothing changed).
@@ -92,7 +93,10 @@ class ProjectRegistry {
   // nothing changes. A manifest that is invalid, gone, or only looked at (dry_run) and differs is reported
   // into events once (manifest.changed). Errors: project_unknown, manifest_not_found, manifest_invalid,
   // internal_error (the approved policy stays in force and recorded).
-  Result<Reload> reload(std::string_view name, bool dry_run, std::vector<nlohmann::json>& events);
+  // expected_sha256, when given, is the manifest the admin reviewed: a manifest read now with another
+  // SHA-256 is refused (manifest_invalid) and nothing is approved.
+  Result<Reload> reload(std::string_view name, bool dry_run, std::vector<nlohmann::json>& events,
+                        const std::optional<std::string>& expected_sha256 = std::nullopt);
 
   // How the project's manifest differs from its approved policy now (nullopt: it does not, or the project
   // has no approved policy); a difference seen for the first time is reported into events.

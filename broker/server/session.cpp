@@ -60,7 +60,11 @@ bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredential
   while (out.replies.size() < flush_threshold) {
     const auto line = lines.next_line();
     if (!line) return false;
-    if (line->empty()) continue;  // a blank line is not a request
+    if (line->empty()) {  // a blank line is not a request, and gets no reply, but it costs like one
+      endpoint.blank_line(peer, out);
+      if (out.over_rate) return true;
+      continue;
+    }
     answer(endpoint, *line, peer, out);
     if (out.blocking || out.over_rate) return true;
   }

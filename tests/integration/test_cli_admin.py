@@ -127,16 +127,23 @@ class AdminCli(unittest.TestCase):
         registered = self.admin("register", "myrepo", relative, "--uid", "0", "--gid", "0")
         self.assertEqual(registered.returncode, 0, registered.stderr)
         self.assertIn(b"socket_path: " + str(self.broker.project_socket("myrepo")).encode(), registered.stdout)
+        self.assertIn(b"+ GITHUB_TOKEN\n", registered.stdout, "register shows the allowlist it approved")
         self.assertEqual(self.admin("register", "myrepo", str(project)).returncode, 22)
         write_manifest(project, "myrepo", ["GITHUB_TOKEN", "NPM_TOKEN"])
+        sha = hashlib.sha256((project / ".devcontainer" / "remo-broker.toml").read_bytes()).hexdigest()
         dry = self.admin("reload", "myrepo", "--dry-run")
         self.assertEqual(dry.stdout, b"+ NPM_TOKEN\n"
-                         b"dry run: nothing applied (reload without --dry-run approves this manifest)\n")
-        reloaded = self.admin("reload", "myrepo")
-        self.assertEqual(reloaded.stdout, b"+ NPM_TOKEN\napplied: the project now serves 2 secrets\n")
+                         b"dry run: nothing applied (reload --expect-sha256 with the digest above approves "
+                         b"exactly this manifest)\nmanifest_sha256: " + sha.encode() + b"\n")
+        stale = self.admin("reload", "myrepo", "--expect-sha256", "0" * 64)
+        self.assertEqual(stale.returncode, 19, stale.stderr)
+        self.assertIn(b"changed since it was reviewed", stale.stderr)
+        reloaded = self.admin("reload", "myrepo", "--expect-sha256", sha)
+        self.assertEqual(reloaded.stdout, b"+ NPM_TOKEN\napplied: the project now serves 2 secrets\n"
+                         b"manifest_sha256: " + sha.encode() + b"\n")
         write_manifest(project, "myrepo", ["NPM_TOKEN"], "[limits]\nburst = 3\n")
-        self.assertEqual(self.admin("reload", "myrepo").stdout,
-                         b"- GITHUB_TOKEN\n~ limits.burst: unset -> 3\napplied: the project now serves 1 secrets\n")
+        self.assertTrue(self.admin("reload", "myrepo").stdout.startswith(
+            b"- GITHUB_TOKEN\n~ limits.burst: unset -> 3\napplied: the project now serves 1 secrets\n"))
         (project / ".devcontainer" / "remo-broker.toml").write_text("schema_version = 7\n")
         invalid = self.admin("reload", "myrepo")
         self.assertEqual(invalid.returncode, 19, invalid.stderr)

@@ -90,6 +90,18 @@ class FloodChargingTest(unittest.TestCase):
         self.assertIn("rate_limited", pings, "a ping flood is charged too")
         self.assertLess(pings.count("ok"), 60)
 
+    def test_blank_lines_are_charged_and_audited_when_refused(self):
+        # Blank lines get no reply, but a flood of them costs the broker like any other line.
+        broker = self.start("--requests-per-second", "1", "--burst", "5")
+        reply = hostile.attack("""
+            with connect(params["socket"]) as s:
+                s.sendall(b"\\n" * 50 + b'{"op":"get","name":"GITHUB_TOKEN"}\\n')
+                result = read_line(s)[0]
+        """, socket=str(broker.project_socket("webapp")))
+        self.assertEqual(reply.get("code"), "rate_limited", "blank lines drained nothing")
+        events = broker.wait_audit(lambda e: e["event"] == "request.invalid" and e["outcome"] == "rate_limited")
+        self.assertTrue(events, "a refused blank line is audited (grouped)")
+
     def test_over_long_lines_are_charged(self):
         broker = self.start("--requests-per-second", "1", "--burst", "3")
         reply = hostile.attack(OVERLONG_THEN_GET, socket=str(broker.project_socket("webapp")), count=3)

@@ -109,6 +109,33 @@ class ManifestTamperingTest(unittest.TestCase):
         self.restart()
         self.assert_served_unchanged("after a dry-run reload and a restart")
 
+    def test_a_manifest_swapped_after_the_admin_reviewed_it_is_not_approved(self):
+        # The admin reviews a benign change with a dry run; the attacker swaps in a wider manifest before the
+        # approval. Approving what was reviewed (its SHA-256) must refuse what is there now.
+        benign = self.manifest.read_text() + "# reviewed\n"
+        self.attacker_runs('write(params["m"], params["t"])', m=str(self.manifest), t=benign)
+        reviewed = self.broker.admin({"op": "reload", "name": "webapp", "dry_run": True})
+        self.assertEqual(reviewed["added"], [], reviewed)
+        self.widen_manifest()
+        reply = self.broker.admin({"op": "reload", "name": "webapp",
+                                   "expect_manifest_sha256": reviewed["manifest_sha256"]})
+        self.assertEqual(reply.get("code"), "manifest_invalid", reply)
+        self.assertIn("changed since it was reviewed", reply["message"])
+        self.assert_served_unchanged("after an approval of a swapped manifest")
+
+    def test_register_approves_only_the_reviewed_manifest_and_shows_what_it_approved(self):
+        import hashlib
+        reviewed = hashlib.sha256(self.manifest.read_bytes()).hexdigest()
+        self.assertTrue(self.broker.admin({"op": "unregister", "name": "webapp"})["ok"])
+        self.attacker_runs('write(params["m"], params["t"])', m=str(self.manifest), t=WIDENED)
+        request = {"op": "register", "name": "webapp", "project_path": str(self.broker.project_dir("webapp")),
+                   "uids": [hostile.ATTACKER_UID], "gid": hostile.ATTACKER_GID}
+        reply = self.broker.admin(dict(request, expect_manifest_sha256=reviewed))
+        self.assertEqual(reply.get("code"), "manifest_invalid", reply)
+        self.assertFalse(self.broker.project_socket("webapp").exists(), "nothing registered")
+        reply = self.broker.admin(request)
+        self.assertEqual(reply["allowlist"], ["GITHUB_TOKEN", "PROD_DB_PASSWORD"], "register shows what it approved")
+
     def test_status_shows_the_drift_and_an_admin_reload_approves_it(self):
         self.widen_manifest()
         drift = self.project_status()["manifest_drift"]
