@@ -52,6 +52,13 @@ def write_manifest(project_dir: pathlib.Path, name: str, secrets: list, extra: s
         f'schema_version = 1\n[project]\nname = "{name}"\n[allowlist]\nsecrets = [{allow}]\n{extra}')
 
 
+def built_with_asan() -> bool:
+    """Whether the broker under test is the AddressSanitizer build: its RSS, its timing and mlock() (a no-op
+    that reports success there) say nothing about the Release daemon."""
+    with open(BROKER, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def files_containing(root, needle: bytes, skip_parts=()):
     """Every regular file under root that contains needle, except those under a directory named in skip_parts."""
     hits = []

@@ -41,14 +41,7 @@ def can_mount():
 MOUNT_OK = can_mount()
 
 
-def built_with_asan() -> bool:
-    # AddressSanitizer intercepts mlock() as a no-op that reports success: memory locking cannot be
-    # observed in such a build.
-    with open(harness.BROKER, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
-ASAN_BUILD = built_with_asan()
+ASAN_BUILD = harness.built_with_asan()
 
 
 @contextlib.contextmanager

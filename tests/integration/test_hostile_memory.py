@@ -144,6 +144,7 @@ class HalfLineHolder:
             self.proc.wait()
 
 
+@unittest.skipIf(harness.built_with_asan(), "ASan's shadow memory and quarantine make RSS figures meaningless")
 class HostileMemoryTest(unittest.TestCase):
     def setUp(self):
         hostile.require_root(self)
