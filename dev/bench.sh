@@ -196,7 +196,7 @@ wait_answering() {  # wait_answering SOCKET LINE PID [--resp]: polls until the s
   return 1
 }
 start_daemon() {
-  "$broker" --requests-per-second 0 --sandbox "$sandbox" >>"$work/broker.log" 2>&1 &
+  "$broker" --requests-per-second 0 --project-max-connections 4096 --sandbox "$sandbox" >>"$work/broker.log" 2>&1 &
   daemon_pid=$!
   wait_answering "$admin_sock" '{"op":"status"}' "$daemon_pid"
 }
@@ -250,7 +250,7 @@ declare -a ready_d=() ready_r=() ready_x=() ready_cpu_d=() ready_cpu_r=() ready_
 ready_via=
 # READY=1 from sd_notify is what counts; only a daemon that never notifies is timed to its admin socket.
 ready_fallback=()
-if ((daemon_ok)) && ! "$ready_timer" --timeout 10 -- "$broker" --requests-per-second 0 --sandbox "$sandbox" >/dev/null 2>>"$work/broker.log"; then
+if ((daemon_ok)) && ! "$ready_timer" --timeout 10 -- "$broker" --requests-per-second 0 --project-max-connections 4096 --sandbox "$sandbox" >/dev/null 2>>"$work/broker.log"; then
   say "warning: remo-broker sent no READY=1; start-to-READY is timed to its admin socket accepting"
   ready_fallback=(--wait-socket "$admin_sock")
 fi
@@ -260,7 +260,7 @@ ready_redis() {
 }
 for ((i = 0; i < ready_runs; i++)); do
   if ((daemon_ok)); then
-    out=$("$ready_timer" --timeout 10 "${ready_fallback[@]}" -- "$broker" --requests-per-second 0 --sandbox "$sandbox" \
+    out=$("$ready_timer" --timeout 10 "${ready_fallback[@]}" -- "$broker" --requests-per-second 0 --project-max-connections 4096 --sandbox "$sandbox" \
       2>>"$work/broker.log") || { say "warning: READY run failed: $out"; out=; }
     if [[ -n $out ]]; then
       ready_d+=("$(json_num ready_ms "$out")")
@@ -337,7 +337,7 @@ declare -a push_d=() push_s=() floor_d=() floor_s=()
 errors_push=0
 shm_ok=0
 if ((daemon_ok)); then
-  "$broker" --requests-per-second 0 --sandbox "$shm_sandbox" >>"$work/broker-shm.log" 2>&1 &
+  "$broker" --requests-per-second 0 --project-max-connections 4096 --sandbox "$shm_sandbox" >>"$work/broker-shm.log" 2>&1 &
   shm_pid=$!
   wait_answering "$shm_admin_sock" '{"op":"status"}' "$shm_pid" && shm_ok=1
   ((shm_ok)) || say "warning: the tmpfs daemon did not start; tmpfs push row is n/a"

@@ -23,7 +23,7 @@ int AuditFile::open_path() {
   open_identity_ = Identity{info.st_dev, info.st_ino};
   size_ = static_cast<std::uint64_t>(info.st_size);
   reserved_end_ = 0;
-  return ensure_reserve();
+  return 0;  // the reserve is topped up after the next append: a full disk must not keep lines out of it
 }
 
 int AuditFile::ensure_reserve() {
@@ -33,6 +33,7 @@ int AuditFile::ensure_reserve() {
   struct statvfs fs {};
   if (::fstatvfs(fd_.get(), &fs) == 0)
     reserve = std::min<std::uint64_t>(reserve, fs.f_blocks * fs.f_frsize / 4);
+  reserve_size_ = reserve;
   if (reserved_end_ >= size_ + reserve) return 0;
   const int result =
       ::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_), static_cast<off_t>(reserve));

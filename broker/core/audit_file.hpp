@@ -49,7 +49,11 @@ class AuditFile {
 
   // Allocates reserve_bytes beyond the end of the open file, if not already. Returns 0 or an errno
   // value (ENOSPC: the filesystem cannot hold the reserve). 0 where the filesystem cannot preallocate.
+  // Opening the file does not allocate it: the caller appends first, so that lines written while the
+  // disk is full go into what is left of the reserve, then tops it up.
   int ensure_reserve();
+  // The reserve this file keeps: reserve_bytes, or less on a small filesystem; 0 without preallocation.
+  std::uint64_t reserve_size() const noexcept { return can_preallocate_ ? reserve_size_ : 0; }
 
   void close() noexcept { fd_.reset(); }
   const std::filesystem::path& path() const noexcept { return path_; }
@@ -72,6 +76,7 @@ class AuditFile {
   std::uint64_t size_ = 0;          // bytes in the open file
   std::uint64_t reserved_end_ = 0;  // the open file has blocks allocated up to here
   bool can_preallocate_ = true;     // false once the filesystem said it cannot
+  std::uint64_t reserve_size_ = limits_.reserve_bytes;
   Identity open_identity_{};
   Clock::time_point last_check_{};
   std::optional<Identity> torn_line_in_;  // a file whose last line lacks its '\n'

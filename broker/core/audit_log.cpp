@@ -37,6 +37,7 @@ bool is_deny(const json& event) {
 AuditLog::AuditLog(Options options) : options_(std::move(options)) {
   if (options_.admit_pending == 0)
     options_.admit_pending = std::max<std::size_t>(1, options_.max_pending / 2);
+  admit_bytes_ = options_.file_limits.reserve_bytes / 2;  // until the file says how big its reserve is
   writer_ = std::thread([this] { run(); });
 }
 
@@ -81,14 +82,18 @@ void AuditLog::queue_summaries_locked() {
   for (json& summary : refusals_.take_finished(unix_second(now))) {
     summary["time"] = format_rfc3339_utc(now);
     pending_.push_back(serialize(summary));
+    queued_bytes_ += pending_.back().size();
     ++enqueued_;
   }
 }
 
 // mutex_ held.
 void AuditLog::update_accepting_locked() {
-  const bool accepting =
-      !options_.fail_closed || (!degraded_ && pending_.size() + in_flight_ < options_.admit_pending);
+  // The byte bound keeps what is admitted and unwritten within the file's reserve: should the disk fill,
+  // those lines still fit.
+  const bool accepting = !options_.fail_closed ||
+                         (!degraded_ && pending_.size() + in_flight_ < options_.admit_pending &&
+                          (admit_bytes_ == 0 || queued_bytes_ < admit_bytes_));
   if (accepting_.load(std::memory_order_relaxed) != accepting) {
     accepting_.store(accepting, std::memory_order_relaxed);
   }
@@ -119,9 +124,13 @@ void AuditLog::enqueue(std::string line, bool droppable) {
       // While degraded the writer has already said events are piling up; one warning per episode.
       warn_first_drop = !std::exchange(drop_warned_, true) && !degraded_;
     } else {
+      queued_bytes_ += line.size();
       pending_.push_back(std::move(line));
       ++enqueued_;
-      if (pending_.size() + in_flight_ >= options_.admit_pending) update_accepting_locked();
+      if (pending_.size() + in_flight_ >= options_.admit_pending ||
+          (admit_bytes_ != 0 && queued_bytes_ >= admit_bytes_)) {
+        update_accepting_locked();
+      }
     }
     // Only an idle writer needs waking, or a gathering one whose batch is full: a futex wake per event
     // was a sixth of a get's cost under load.
@@ -255,6 +264,7 @@ void AuditLog::run() {
     const auto now = AuditFile::Clock::now();
 
     lock.lock();
+    admit_bytes_ = file.reserve_size() / 2;
     if (!settle(lock, batch, drops, lines_written, error, stopping)) return;
     next_attempt = now + options_.retry_interval;
   }
@@ -272,6 +282,7 @@ bool AuditLog::settle(std::unique_lock<std::mutex>& lock, std::deque<std::string
     drop_warned_ = false;
   }
   settled_ += events_written;
+  for (std::size_t i = 0; i < events_written; ++i) queued_bytes_ -= batch[i].size();
   for (auto it = batch.rbegin(); it != batch.rend() - static_cast<std::ptrdiff_t>(events_written); ++it) {
     pending_.push_front(std::move(*it));
   }
@@ -287,6 +298,7 @@ bool AuditLog::settle(std::unique_lock<std::mutex>& lock, std::deque<std::string
     lost = pending_.size() + unreported_drops_;
     settled_ += pending_.size();
     pending_.clear();
+    queued_bytes_ = 0;
   }
   update_accepting_locked();
   drained_.notify_all();
@@ -302,11 +314,11 @@ bool AuditLog::settle(std::unique_lock<std::mutex>& lock, std::deque<std::string
   if (recovered) {
     spdlog::info("audit log {}: writing again ({} events had to be dropped)", options_.file.string(), drops);
   }
-  if (giving_up) {
+  if (giving_up && lost > 0) {
     spdlog::error("audit log {}: stopping with {} events unwritten ({})", options_.file.string(), lost,
                   errno_text(error));
-    return false;
   }
+  if (giving_up) return false;
   lock.lock();
   return true;
 }

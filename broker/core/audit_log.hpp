@@ -10,8 +10,9 @@
 // outcome) in each second is written, the rest are counted into one "audit.suppressed" line per second.
 //
 // Failing closed (fail_closed): accepting() is false while the writer is degraded (its last write, or the
-// top-up of the file's reserve, failed) or more than admit_pending events wait; callers then refuse the
-// audited op. Events other than refusals are never dropped, so every op admitted is written once the disk
+// top-up of the file's reserve, failed), more than admit_pending events wait, or the waiting lines take
+// more than half the file's reserve; callers then refuse the audited op. The lines admitted before the
+// writer finds the disk full therefore fit in what is left of the reserve, and are written even then. Events other than refusals are never dropped, so every op admitted is written once the disk
 // allows. Without fail_closed (the "serve" setting) accepting() is always true and any event beyond
 // max_pending is dropped, counted, and reported as an "audit.dropped" event on recovery. Refusals beyond
 // max_pending are dropped that way in both modes.
@@ -108,6 +109,8 @@ class AuditLog {
   std::condition_variable drained_;  // flush() waits here
   std::deque<std::string> pending_;  // serialized lines, each ending in '\n'
   std::size_t in_flight_ = 0;        // lines the writer has taken and not yet settled
+  std::size_t queued_bytes_ = 0;     // bytes of pending_ and of the lines in flight
+  std::size_t admit_bytes_ = 0;      // accepting() bound on queued_bytes_: half the file's reserve; 0: none
   std::uint64_t dropped_ = 0;        // total since start
   std::uint64_t unreported_drops_ = 0;
   bool drop_warned_ = false;

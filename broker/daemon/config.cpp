@@ -31,6 +31,7 @@ struct Settings {
   std::optional<std::int64_t> claim_workers;
   std::optional<std::int64_t> idle_timeout_seconds;
   std::optional<std::int64_t> max_connections;
+  std::optional<std::int64_t> project_max_connections;
   std::optional<std::int64_t> line_buffer_budget_mib;
   std::optional<std::string> log_level;
   std::optional<std::int64_t> requests_per_second;
@@ -112,11 +113,12 @@ struct NumberFlag {
   NumberSetting setting;
   Range range;
 };
-constexpr std::array<NumberFlag, 9> kNumberFlags = {{
+constexpr std::array<NumberFlag, 10> kNumberFlags = {{
     {"--threads", &Settings::threads, kThreads},
     {"--claim-workers", &Settings::claim_workers, kClaimWorkers},
     {"--idle-timeout", &Settings::idle_timeout_seconds, kIdleTimeoutSeconds},
     {"--max-connections", &Settings::max_connections, kMaxConnections},
+    {"--project-max-connections", &Settings::project_max_connections, kMaxConnections},
     {"--line-buffer-budget", &Settings::line_buffer_budget_mib, kLineBufferBudgetMib},
     {"--requests-per-second", &Settings::requests_per_second, kRequestsPerSecond},
     {"--burst", &Settings::burst, kBurst},
@@ -222,6 +224,8 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
       applied = number_key(settings.idle_timeout_seconds, kIdleTimeoutSeconds);
     else if (name == "max_connections")
       applied = number_key(settings.max_connections, kMaxConnections);
+    else if (name == "project_max_connections")
+      applied = number_key(settings.project_max_connections, kMaxConnections);
     else if (name == "line_buffer_budget_mib")
       applied = number_key(settings.line_buffer_budget_mib, kLineBufferBudgetMib);
     else if (name == "requests_per_second")
@@ -377,6 +381,9 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
       std::chrono::seconds(first_of(flags.idle_timeout_seconds, file.idle_timeout_seconds).value_or(60));
   config.max_connections =
       static_cast<std::size_t>(first_of(flags.max_connections, file.max_connections).value_or(4096));
+  config.project_max_connections = static_cast<std::size_t>(
+      first_of(flags.project_max_connections, file.project_max_connections)
+          .value_or(DaemonConfig::kDefaultProjectMaxConnections));
   config.line_buffer_budget =
       static_cast<std::size_t>(first_of(flags.line_buffer_budget_mib, file.line_buffer_budget_mib)
                                    .value_or(DaemonConfig::kDefaultLineBufferBudgetMib)) *
@@ -464,7 +471,10 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --claim-workers N        threads that wait for one-shot secret writes (default 16): one group commit
                            carries at most N claims, so raise it on a disk with slow fsyncs
   --idle-timeout SECONDS   close connections idle this long (default 60)
-  --max-connections N      concurrent connections per socket (default 4096)
+  --max-connections N      concurrent connections on the admin socket (default 4096)
+  --project-max-connections N
+                           concurrent connections per project socket (default 64); one more is told
+                           rate_limited and closed, and that is audited (connection.refused)
   --line-buffer-budget MIB memory that unfinished request lines may hold, across every connection
                            (default 16); past it the connections holding the most are closed
   --log-level LEVEL        debug, info, warn or error (default info)
@@ -487,7 +497,8 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
   --help                   print this help and exit
 
 Config file keys: sandbox, bootstrap_key, socket_dir, admin_socket_dir, state_dir, audit_log, threads,
-claim_workers, idle_timeout_seconds, max_connections, line_buffer_budget_mib, log_level,
+claim_workers, idle_timeout_seconds, max_connections, project_max_connections, line_buffer_budget_mib,
+log_level,
 requests_per_second, burst, allowed_signers, audit_failure, audit_rotate_bytes, audit_keep_files.
 
 Admin ops lock and unlock (the kill switch) persist in the state dir: a locked broker stays locked

@@ -37,7 +37,11 @@ struct DaemonConfig {
   static constexpr unsigned kDefaultClaimWorkers = 16;
   unsigned claim_workers = kDefaultClaimWorkers;
   std::chrono::seconds idle_timeout{60};
-  std::size_t max_connections = 4096;
+  std::size_t max_connections = 4096;  // on the admin socket
+  // On each project socket: every connection costs the broker something however well its lines are
+  // rate-limited, and a project's own tools need a handful at a time.
+  static constexpr std::size_t kDefaultProjectMaxConnections = 64;
+  std::size_t project_max_connections = kDefaultProjectMaxConnections;
   // What unfinished request lines may hold across every connection of every socket (see BufferBudget).
   static constexpr std::size_t kDefaultLineBufferBudgetMib = 16;
   std::size_t line_buffer_budget = kDefaultLineBufferBudgetMib * 1024 * 1024;

@@ -287,9 +287,13 @@ int run_daemon(const DaemonConfig& config) {
   server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
   project_limits.line_budget = &line_budget;
   admin_limits.line_budget = &line_budget;
+  server::Listener::Options project_options;
+  project_options.name = "project";
+  project_options.limits = project_limits;
+  project_options.max_connections = config.project_max_connections;
   server::ProjectListeners project_sockets(
       pool, broker.store, claim_plane, *broker.lock, *broker.rate_limiter, audit,
-      {"project", project_limits, config.max_connections, std::nullopt}, live_connections);
+      project_options, live_connections);
   server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
                                    project_sockets, broker.rate_limiter.get());
 
@@ -315,10 +319,13 @@ int run_daemon(const DaemonConfig& config) {
         }
       },
       claim_workers.get_executor());
-  auto admin = std::make_shared<server::Listener>(
-      pool, std::move(*admin_file), admin_ops, audit,
-      server::Listener::Options{"admin", admin_limits, config.max_connections, control.get_executor()},
-      live_connections);
+  server::Listener::Options admin_options;
+  admin_options.name = "admin";
+  admin_options.limits = admin_limits;
+  admin_options.max_connections = config.max_connections;
+  admin_options.handler_executor = control.get_executor();
+  auto admin = std::make_shared<server::Listener>(pool, std::move(*admin_file), admin_ops, audit,
+                                                  std::move(admin_options), live_connections);
   phase_done("io, audit log, admin socket");
   for (nlohmann::json& event : registry.restore()) audit.record(std::move(event));
   admin->start();

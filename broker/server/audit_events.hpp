@@ -34,6 +34,8 @@ inline constexpr std::string_view kManifestChanged = "manifest.changed";
 // were recorded takes the manifest it finds at the first start; no peer).
 inline constexpr std::string_view kPolicyRecorded = "policy.recorded";
 inline constexpr std::string_view kPeerRejected = "peer.rejected";
+// A connection turned away because its project socket has as many as it takes (outcome rate_limited).
+inline constexpr std::string_view kConnectionRefused = "connection.refused";
 inline constexpr std::string_view kBootstrapRotate = "bootstrap.rotate";
 // One-shot secrets: "claim_id" and "project" (when known), never the token or the value.
 inline constexpr std::string_view kClaimCreate = "claim.create";

@@ -8,8 +8,8 @@
 // ping skips the kill switch and the audit check on purpose, so that health checks keep working while the
 // broker is locked or its audit disk is full; its own bucket keeps them working during a get flood.
 //
-// A refusal for being over the rate also has the session let other connections go first before it
-// answers that connection's next line (Answers::over_rate).
+// A refusal for being over the rate also has the session pause before it answers that connection's next
+// line (Answers::over_rate).
 #pragma once
 
 #include <optional>

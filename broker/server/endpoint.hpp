@@ -39,10 +39,9 @@ struct Answers {
   // and dumping a JSON tree per get was a third of a get's own CPU time.
   std::vector<std::string> audit_lines;
   std::optional<BlockingWork> blocking;  // set by handle() in place of a reply (see BlockingWork)
-  // Set by a refusal for being over the rate: the session writes the replies so far and lets every other
-  // connection on its thread go first before it answers this one's next line, so a client flooding
-  // refused lines delays a neighbour by one line, not by a whole batch; and it reads nothing more from
-  // the connection for a moment once the lines already received are answered.
+  // Set by a refusal for being over the rate: the session writes the replies so far and answers the
+  // connection's next line (buffered or not) only after a pause, so a client flooding refused lines costs
+  // one refusal per pause and a neighbour waits behind one line, not a batch.
   bool over_rate = false;
 };
 

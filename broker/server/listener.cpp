@@ -16,6 +16,9 @@
 #include <string_view>
 #include <utility>
 
+#include "broker/server/audit_events.hpp"
+#include "protocol/codes.hpp"
+
 namespace remo::server {
 namespace {
 
@@ -26,6 +29,9 @@ constexpr std::string_view kBusyReply =
     R"({"ok":false,"code":"rate_limited","message":"too many connections on this socket; retry later",)"
     R"("retry_after_seconds":1})"
     "\n";
+
+// How long a socket over its pace of accepts leaves new connections in the backlog.
+constexpr std::chrono::milliseconds kAcceptPause{100};
 
 bool out_of_descriptors(const asio::error_code& error) {
   return error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
@@ -64,6 +70,11 @@ void Listener::start() {
 asio::awaitable<void> Listener::accept_loop([[maybe_unused]] std::shared_ptr<Listener> self) {
   asio::steady_timer backoff(io_);
   while (acceptor_.is_open()) {
+    if (options_.admit_connection && !options_.admit_connection()) {
+      backoff.expires_after(kAcceptPause);
+      co_await backoff.async_wait(kUseTuple);
+      continue;
+    }
     // Accept on the acceptor's own context, then move the descriptor to a data-plane context. A pending
     // accept therefore never holds a socket of another context, which may be destroyed first at shutdown.
     auto [error, accepted] = co_await acceptor_.async_accept(kUseTuple);
@@ -94,12 +105,23 @@ void Listener::serve(UnixSocket socket) {
   {
     const std::lock_guard lock(mutex_);
     if (closing_) return;
-    if (connections_.size() >= options_.max_connections) {
+    if (connections_.size() < options_.max_connections) {
+      connections_.insert(connection);
+    } else {
       ::send(connection->socket.native_handle(), kBusyReply.data(), kBusyReply.size(),
              MSG_DONTWAIT | MSG_NOSIGNAL);
-      return;
+      connection.reset();
     }
-    connections_.insert(connection);
+  }
+  if (!connection) {
+    if (!options_.audit_project.empty()) {
+      auto event = audit::begin(audit::kConnectionRefused, *peer);
+      event["project"] = options_.audit_project;
+      event["decision"] = audit::kDeny;
+      event["outcome"] = protocol::code::kRateLimited;
+      audit_.record(std::move(event));
+    }
+    return;
   }
   live_connections_.fetch_add(1, std::memory_order_relaxed);
   auto session =

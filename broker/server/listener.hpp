@@ -1,11 +1,16 @@
 // Listener: one listening Unix socket (the admin socket or a project socket) and its connections. A
 // coroutine accept loop reads each peer's SO_PEERCRED, then co_spawns the connection's session on the next
 // context of the IoPool (its strand), up to max_connections at a time; beyond that, a client is told to
-// retry later.
+// retry later and closed, and on a project socket the refusal is audited (grouped, see core::AuditLog).
+// Every connection costs the broker a little however well its lines are limited, so a project socket
+// takes far fewer than the admin socket (project_max_connections), and may pace its accepts
+// (Options::admit_connection): past the pace, new connections wait in the kernel's backlog, costing the
+// broker nothing, instead of being accepted and turned away.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +36,9 @@ class Listener final : public ProjectSocket, public std::enable_shared_from_this
     SessionLimits limits;
     std::size_t max_connections = 4096;
     std::optional<asio::any_io_executor> handler_executor;  // see run_session
+    std::string audit_project;  // a project socket's project: connections turned away are audited
+    // Asked before each accept; false: accept nothing for kAcceptPause, then ask again. Empty: no pacing.
+    std::function<bool()> admit_connection;
   };
 
   // The endpoint's audit events go to audit. live_connections counts the sessions of every listener

@@ -19,6 +19,10 @@
 namespace remo::server {
 
 inline constexpr unsigned kProjectSocketMode = 0660;
+// Connections waiting to be accepted. Small, because a socket over its pace of accepts leaves them there:
+// after a churn of connections, the ones its clients closed meanwhile are drained in about a second at the
+// default pace; a blocking connect beyond it waits, a non-blocking one gets EAGAIN.
+inline constexpr int kProjectSocketBacklog = 128;
 
 class ProjectListeners final : public ProjectSocketFactory {
  public:
@@ -42,6 +46,10 @@ class ProjectListeners final : public ProjectSocketFactory {
   core::RateLimiter& limiter_;
   core::AuditLog& audit_;
   core::RateLimiter ping_limiter_{kPingLimits};  // one bucket per project name ever bound
+  // Accepts, paced at twice the project's line limits, in a bucket of their own: a connection costs the
+  // broker about what a line does, a client that opens one per request is not charged twice, and it still
+  // meets rate_limited when it goes past the project's rate (a pace equal to the rate would only delay it).
+  core::RateLimiter connect_limiter_;
   Listener::Options options_;
   std::atomic<std::size_t>& live_connections_;
   bool refusing_ = false;  // control-plane thread only

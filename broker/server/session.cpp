@@ -127,12 +127,13 @@ asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionL
   co_return !error;
 }
 
-// A client that was refused for its project's rate is read again only after this: however fast it sends,
-// it costs the broker one read's worth of refusals per pause. A client that respects retry_after_seconds
-// (at least 1 s) never notices.
+// After a refusal for its project's rate, a connection's next line (already buffered or not yet read) is
+// answered only after this: however many lines it pipelines, it costs the broker one refusal per pause. A
+// client that respects retry_after_seconds (at least 1 s) never notices; one that pipelined a burst past
+// its rate is paced to it.
 constexpr std::chrono::milliseconds kOverRatePause{100};
 
-asio::awaitable<void> pause_reading(Connection& connection) {
+asio::awaitable<void> pause_after_refusal(Connection& connection) {
   asio::steady_timer pause(connection.socket.get_executor(), kOverRatePause);
   co_await pause.async_wait(kUseTuple);
 }
@@ -217,7 +218,6 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
   BufferBudget::Share buffers = join_line_budget(limits.line_budget, connection, &endpoint);
   conn.buffers = &buffers;
   LineBuffer lines(limits.line_limit, &buffers);
-  bool refused_for_rate = false;  // a line of what was read was refused for the project's rate
   for (;;) {
     for (bool more = true; more;) {
       if (!handler_executor) {
@@ -246,12 +246,11 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
         co_return;
       }
       if (!out.replies.empty() && !co_await flush(conn, out, limits, audit)) co_return;
-      if (std::exchange(out.over_rate, false)) {  // other connections first (see Answers::over_rate)
-        refused_for_rate = true;
-        co_await asio::post(conn.socket.get_executor(), asio::use_awaitable);
+      if (std::exchange(out.over_rate, false)) {
+        co_await pause_after_refusal(conn);  // see kOverRatePause
+        if (conn.draining) co_return;        // what is left was sent past the rate: shutdown need not wait
       }
     }
-    if (std::exchange(refused_for_rate, false)) co_await pause_reading(conn);
     if (conn.draining) co_return;
 
     // The deadline is not moved here: bytes that do not complete a request are not activity, so a client

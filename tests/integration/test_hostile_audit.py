@@ -30,14 +30,14 @@ def schema(pointer):
 SECRETS = {"GITHUB_TOKEN": "ghp-" + harness.CANARY, "PROD_DB_PASSWORD": "prod-" + harness.CANARY}
 REFUSALS = ("rate_limited", "denied", "protocol_error")
 
-# Several connections, each sending a window of mixed lines and reading every reply before the next
-# window, for `seconds`. Returns the replies counted by code, and the attacker's pid (its audit lines').
+# Several connections, each sending a window of mixed lines (`repeat` times each kind) and reading every
+# reply before the next window, for `seconds`. Returns the replies counted by code, and the attacker's pid (its audit lines').
 FLOOD = """
 import threading
 lines = [b'{"op":"get","name":"GITHUB_TOKEN"}', b'{"op":"get","name":"PROD_DB_PASSWORD"}', b'{not json',
          b'{"op":"no_such_op"}', b'{"op":"info"}', b'{"op":"ping"}']
-window = b"\\n".join(lines * 10) + b"\\n"
-per_window = len(lines) * 10
+window = b"\\n".join(lines * params["repeat"]) + b"\\n"
+per_window = len(lines) * params["repeat"]
 counts = {}
 lock = threading.Lock()
 def flood():
@@ -134,7 +134,9 @@ class AuditFloodTest(unittest.TestCase):
         before = broker.audit_log.stat().st_size
         seconds = 3
         started = time.monotonic()
-        flood = hostile.attack(FLOOD, timeout=120, socket=socket, seconds=seconds, connections=8)
+        # After a refusal for its rate each connection waits 100 ms before its next line: many connections
+        # (within the socket's 64) make the flood.
+        flood = hostile.attack(FLOOD, timeout=120, socket=socket, seconds=seconds, connections=60, repeat=2)
         elapsed = time.monotonic() - started
         time.sleep(1.5)  # the summaries of the flood's last second are written once it is over
         growth = broker.audit_log.stat().st_size - before
@@ -273,6 +275,20 @@ class AuditDiskFullTest(unittest.TestCase):
             self.assertEqual(len(served_gets_of(events, attack["pid"])), attack["served"],
                              "a get was served and has no audit line")
         self.assertNotIn(harness.CANARY, json.dumps(events))
+
+    def test_gets_admitted_as_the_disk_fills_are_written_even_if_the_broker_stops_while_it_is_full(self):
+        # Pipelined gets race the writer's discovery that the disk is full: the ones admitted before it
+        # noticed must still reach the file (the preallocated reserve is there for them), not wait in memory
+        # for a recovery that a SIGTERM cuts short.
+        broker, socket = self.start()
+        self.fill(broker.audit_log.parent)
+        flood = hostile.attack(GET_FLOOD, timeout=60, socket=socket, seconds=2, connections=4)
+        self.assertGreater(flood["served"], 0, "no get was admitted before the broker noticed the full disk")
+        broker.stop()  # SIGTERM, with the disk still full
+        events = events_in(audit_files(broker.audit_log.parent))
+        self.assertEqual(len(served_gets_of(events, flood["pid"])), flood["served"],
+                         "a get was served and its audit line was lost at shutdown")
+        self.assertNotIn("events unwritten", broker.stderr())
 
     def test_audit_failure_serve_answers_on_a_full_disk_as_documented(self):
         broker, socket = self.start("--audit-failure", "serve")

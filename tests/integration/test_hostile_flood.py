@@ -6,7 +6,10 @@ small bucket, so health checks survive a get flood), refused like any other exce
 push a neighbour project's get latency far from what it is alone.
 """
 
+import os
+import pathlib
 import statistics
+import sys
 import time
 import unittest
 
@@ -60,6 +63,124 @@ for t in threads: t.join()
 result = sum(total)
 """
 
+# `connections` sockets at once, each keeping at least 64 refused lines in flight (64 more for every batch of
+# replies it reads), for `seconds`; a socket the broker closes (or turns away) is opened again at once, and
+# one the backlog has no room for (EAGAIN) is tried again on the next round. Returns lines answered and
+# reconnects.
+MANY_CONNECTIONS = """
+import selectors
+line = b'{"op":"get","name":"NOT_ALLOWED"}\\n'
+selector = selectors.DefaultSelector()
+answered, reconnects, missing = 0, 0, 0
+def open_one():
+    global missing
+    try:
+        s = connect(params["socket"], timeout=10)
+    except OSError:
+        missing += 1
+        return
+    s.setblocking(False)
+    try:
+        s.send(line * 64)
+    except OSError:
+        pass
+    selector.register(s, selectors.EVENT_READ)
+for _ in range(params["connections"]):
+    open_one()
+end = time.monotonic() + params["seconds"]
+while time.monotonic() < end:
+    for _ in range(missing):
+        missing -= 1
+        open_one()
+    for key, _ in selector.select(timeout=0.1):
+        s = key.fileobj
+        try:
+            data = s.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            selector.unregister(s)
+            s.close()
+            reconnects += 1
+            open_one()
+            continue
+        replies = data.count(b"\\n")
+        answered += replies
+        try:
+            s.send(line * max(replies, 64))
+        except OSError:
+            pass
+result = {"answered": answered, "reconnects": reconnects}
+"""
+
+# Connects and closes at once, sending nothing, as fast as `procs` processes can, for `seconds`.
+CHURN = """
+children = []
+for _ in range(params["procs"] - 1):
+    pid = os.fork()
+    if pid == 0:
+        children = None
+        break
+    children.append(pid)
+count, end = 0, time.monotonic() + params["seconds"]
+while time.monotonic() < end:
+    try:
+        connect(params["socket"], timeout=1).close()
+        count += 1
+    except OSError:
+        pass
+if children is None:
+    os._exit(0)
+for pid in children:
+    os.waitpid(pid, 0)
+result = count
+"""
+
+
+def cpu_seconds(pid):
+    """The CPU time (user + system) a process has used so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def neighbour_get_latencies(test_case, broker, seconds):
+    """The neighbour's gets, one at a time at a client's pace: (p50, p99) in seconds."""
+    samples = []
+    with harness.Connection(broker.project_socket("neighbour")) as c:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            reply = c.call({"op": "get", "name": "NEIGHBOUR_TOKEN"})
+            samples.append(time.perf_counter() - started)
+            test_case.assertTrue(reply["ok"], reply)
+            time.sleep(0.002)  # within the neighbour's own limit
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99)]
+
+
+def latency_beside(test_case, broker, script, **params):
+    """The neighbour's (p50, p99) alone, then while `script` runs as the attacker for 5 s; and its result."""
+    import threading
+    alone = neighbour_get_latencies(test_case, broker, 2)
+    outcome = {}
+    attacker = threading.Thread(target=lambda: outcome.update(result=hostile.attack(
+        script, timeout=120, socket=str(broker.project_socket("webapp")), seconds=5, **params)))
+    attacker.start()
+    time.sleep(1.0)  # the attack is at full speed
+    under = neighbour_get_latencies(test_case, broker, 2.5)
+    attacker.join()
+    return alone, under, outcome.get("result")
+
+
+def assert_latency_kept(test_case, alone, under):
+    # Generous: a 2-core box shared with other work. Alone is tens of microseconds; an unfair broker makes
+    # it milliseconds.
+    (alone_p50, alone_p99), (flood_p50, flood_p99) = alone, under
+    test_case.assertLess(flood_p50, max(4 * alone_p50, alone_p50 + 0.0005),
+                         f"p50 {alone_p50 * 1e6:.0f} us alone, {flood_p50 * 1e6:.0f} us under the attack")
+    test_case.assertLess(flood_p99, max(8 * alone_p99, alone_p99 + 0.010),
+                         f"p99 {alone_p99 * 1e6:.0f} us alone, {flood_p99 * 1e6:.0f} us under the attack")
+
 
 class FloodChargingTest(unittest.TestCase):
     def start(self, *args, limits=""):
@@ -86,9 +207,12 @@ class FloodChargingTest(unittest.TestCase):
         self.assertEqual(gets.count("ok"), 5)
         self.assertTrue(all(c == "ok" for c in self.lines(broker, '{"op":"ping"}', 20)),
                         "a health check must survive a get flood")
-        pings = self.lines(broker, '{"op":"ping"}', 200)
+        started = time.monotonic()
+        pings = self.lines(broker, '{"op":"ping"}', 100)
+        elapsed = time.monotonic() - started
         self.assertIn("rate_limited", pings, "a ping flood is charged too")
-        self.assertLess(pings.count("ok"), 60)
+        # Pipelined past the bucket, the pings are paced to its rate (20/s after a burst of 40).
+        self.assertLessEqual(pings.count("ok"), 40 + 20 * elapsed + 2, f"{pings.count('ok')} in {elapsed:.1f} s")
 
     def test_blank_lines_are_charged_and_audited_when_refused(self):
         # Blank lines get no reply, but a flood of them costs the broker like any other line.
@@ -116,35 +240,48 @@ class FloodChargingTest(unittest.TestCase):
                             limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
         self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
 
-        def neighbour_latencies(seconds):
-            samples = []
-            with harness.Connection(broker.project_socket("neighbour")) as c:
-                end = time.monotonic() + seconds
-                while time.monotonic() < end:
-                    started = time.perf_counter()
-                    reply = c.call({"op": "get", "name": "NEIGHBOUR_TOKEN"})
-                    samples.append(time.perf_counter() - started)
-                    self.assertTrue(reply["ok"], reply)
-                    time.sleep(0.002)  # a client's pace, within the neighbour's own limit
-            samples.sort()
-            return statistics.median(samples), samples[int(len(samples) * 0.99)]
+        alone, under, sent = latency_beside(self, broker, FLOOD, connections=4)
+        self.assertGreater(sent or 0, 1000, "the flood did not run")
+        assert_latency_kept(self, alone, under)
 
-        alone_p50, alone_p99 = neighbour_latencies(2)
-        import threading
-        flood_result = {}
-        flooder = threading.Thread(target=lambda: flood_result.update(sent=hostile.attack(
-            FLOOD, timeout=120, socket=str(broker.project_socket("webapp")), seconds=5, connections=4)))
-        flooder.start()
-        time.sleep(1.0)  # the flood is at full speed
-        flood_p50, flood_p99 = neighbour_latencies(2.5)
-        flooder.join()
-        self.assertGreater(flood_result.get("sent", 0), 1000, "the flood did not run")
-        # Generous: a 2-core box shared with other work. Alone is tens of microseconds; an unfair broker
-        # makes it milliseconds.
-        self.assertLess(flood_p50, max(4 * alone_p50, alone_p50 + 0.0005),
-                        f"p50 {alone_p50 * 1e6:.0f} us alone, {flood_p50 * 1e6:.0f} us under the flood")
-        self.assertLess(flood_p99, max(8 * alone_p99, alone_p99 + 0.010),
-                        f"p99 {alone_p99 * 1e6:.0f} us alone, {flood_p99 * 1e6:.0f} us under the flood")
+    @unittest.skipIf(harness.built_with_asan(), "latency under ASan says nothing about the Release daemon")
+    def test_hundreds_of_flooding_connections_of_one_project_keep_a_neighbours_get_latency(self):
+        # Each connection pauses after its own refusal; hundreds of them used to add up to thousands of
+        # refused lines a second. Connections turned away are opened again at once (the churn variant).
+        broker = self.start("--requests-per-second", "0",
+                            limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
+        self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
+        alone, under, outcome = latency_beside(self, broker, MANY_CONNECTIONS, connections=600)
+        self.assertTrue(outcome and outcome["answered"] + outcome["reconnects"] > 1000, outcome)
+        assert_latency_kept(self, alone, under)
+
+
+    def test_connection_churn_costs_the_broker_little(self):
+        # Connecting and closing at once, sending nothing, used to cost the broker a whole session each
+        # time. Accepts are paced like the project's lines: the rest wait in the kernel's backlog.
+        broker = self.start("--requests-per-second", "0",
+                            limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
+        self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
+        before, started = cpu_seconds(broker.proc.pid), time.monotonic()
+        connects = hostile.attack(CHURN, timeout=60, socket=str(broker.project_socket("webapp")), seconds=4,
+                                  procs=2)
+        share = (cpu_seconds(broker.proc.pid) - before) / (time.monotonic() - started)
+        print(f"\nthe broker used {share:.0%} of a core while {connects} connects churned", file=sys.stderr)
+        self.assertLess(share, 0.15, f"the broker used {share:.0%} of a core while {connects} connects churned")
+        # The neighbour is served at once, and so is the attacker's own project once the churn is over.
+        self.assertTrue(broker.project("neighbour", {"op": "get", "name": "NEIGHBOUR_TOKEN"})["ok"])
+        reply = hostile.attack("""
+            end = time.monotonic() + 5  # the backlog's closed connections are accepted at the pace first
+            while True:
+                try:
+                    result = call(params["socket"], {"op": "ping"})
+                    break
+                except BlockingIOError:  # the backlog is full: a non-blocking connect is refused
+                    if time.monotonic() > end:
+                        raise
+                    time.sleep(0.05)
+        """, socket=str(broker.project_socket("webapp")))
+        self.assertTrue(reply["ok"], reply)
 
 
 if __name__ == "__main__":

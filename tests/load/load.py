@@ -249,7 +249,7 @@ def main():
     hostile = min(args.hostile, headroom - args.connections)
 
     # No rate limit: this measures the daemon, not the per-project token bucket.
-    broker = harness.Broker(extra_args=["--max-connections", str(max(hostile, args.connections) + 100),
+    broker = harness.Broker(extra_args=["--project-max-connections", str(max(hostile, args.connections) + 100),
                                         "--requests-per-second", "0"])
     ok = True
     try:

@@ -1,5 +1,8 @@
 // The audit log failing closed, grouping refusals, and rotating by size.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -45,6 +48,37 @@ TEST(AuditFailClosedTest, RefusesWhileTheFileCannotBeWrittenAndKeepsEveryAdmitte
   ASSERT_TRUE(eventually([&] { return log.accepting(); })) << "service resumes by itself";
   log.flush();
   EXPECT_EQ(lines_of(read_text(file)).size(), 50U);
+}
+
+TEST(AuditFailClosedTest, StopsAcceptingWhenTheWaitingLinesWouldNotFitInHalfTheReserve) {
+  // A FIFO with no reader: the writer blocks opening it, so every line waits, and none has failed yet.
+  TempDir dir;
+  const fs::path file = dir / "audit.log";
+  ASSERT_EQ(::mkfifo(file.c_str(), 0600), 0);
+  int reader = -1;
+  {
+    AuditLog log(AuditLog::Options{.file = file,
+                                   .max_pending = 1000,
+                                   .retry_interval = 20ms,
+                                   .fail_closed = true,
+                                   .file_limits = {.reserve_bytes = 2048}});
+    for (int n = 0; n < 5; ++n) log.record_line(get_line(n));  // about 450 bytes
+    EXPECT_TRUE(log.accepting());
+    for (int n = 5; n < 15; ++n) log.record_line(get_line(n));  // past 1024
+    EXPECT_FALSE(log.accepting()) << "admitted lines could outgrow the reserve on a full disk";
+    EXPECT_FALSE(log.degraded());
+    // A reader lets the writer through (it stays open until the writer has stopped: a FIFO without one
+    // blocks the writer's next open).
+    reader = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ASSERT_GE(reader, 0);
+    log.flush();
+  }
+  std::string text(65536, '\0');
+  const ssize_t got = ::read(reader, text.data(), text.size());
+  ::close(reader);
+  ASSERT_GT(got, 0);
+  text.resize(static_cast<std::size_t>(got));
+  EXPECT_EQ(lines_of(text).size(), 15U);
 }
 
 TEST(AuditFailClosedTest, ServeModeAlwaysAcceptsAndDropsPastTheBound) {

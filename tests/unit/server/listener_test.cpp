@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <thread>
@@ -86,12 +87,15 @@ class Client {
 class ListenerTest : public ::testing::Test {
  protected:
   void start(SessionLimits limits = {}, std::size_t max_connections = 4096,
-             std::optional<asio::any_io_executor> handler_executor = std::nullopt) {
+             std::optional<asio::any_io_executor> handler_executor = std::nullopt,
+             std::string audit_project = {}, std::function<bool()> admit_connection = {}) {
     auto file = bind_socket_file({path_, 0600, std::nullopt});
     ASSERT_TRUE(file.ok()) << file.error().message;
     listener_ = std::make_shared<Listener>(
         pool_, std::move(*file), endpoint_, audit_,
-        Listener::Options{"test", limits, max_connections, handler_executor}, live_);
+        Listener::Options{"test", limits, max_connections, handler_executor, std::move(audit_project),
+                          std::move(admit_connection)},
+        live_);
     listener_->start();
     pool_.start();
   }
@@ -210,6 +214,37 @@ TEST_F(ListenerTest, ConnectionsBeyondTheCapAreAskedToRetry) {
   EXPECT_EQ(reply["code"], "rate_limited");
   EXPECT_EQ(reply["retry_after_seconds"], 1);
   EXPECT_EQ(third.line(), "<closed>");
+}
+
+TEST_F(ListenerTest, AProjectSocketAuditsTheConnectionsItTurnsAway) {
+  start({}, 1, std::nullopt, "webapp");
+  Client first(path_);
+  first.send("1\n");
+  ASSERT_EQ(first.reply()["echo"], "1");
+  Client second(path_);
+  EXPECT_EQ(second.reply()["code"], "rate_limited");
+  audit_.flush();
+  std::ifstream file(dir_ / "audit.log");
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(R"("event":"connection.refused")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("project":"webapp")"), std::string::npos) << text;
+}
+
+TEST_F(ListenerTest, ConnectionsPastThePaceWaitInTheBacklogUntilItAdmitsThem) {
+  std::atomic<bool> admit{false};
+  std::atomic<int> asked{0};
+  start({}, 4096, std::nullopt, {}, [&] {
+    ++asked;
+    return admit.load();
+  });
+  Client client(path_);  // the kernel completes the connect; the broker has not accepted it
+  ASSERT_TRUE(client.connected());
+  client.send("1\n");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GE(asked.load(), 2) << "the listener asks again after each pause";
+  EXPECT_EQ(live_.load(), 0U) << "nothing was accepted while the pace said no";
+  admit = true;
+  EXPECT_EQ(client.reply()["echo"], "1");
 }
 
 TEST_F(ListenerTest, AClientThatLeavesMidReplyAffectsNoOne) {
