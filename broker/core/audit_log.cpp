@@ -91,9 +91,9 @@ void AuditLog::queue_summaries_locked() {
 void AuditLog::update_accepting_locked() {
   // The byte bound keeps what is admitted and unwritten within the file's reserve: should the disk fill,
   // those lines still fit.
-  const bool accepting = !options_.fail_closed ||
-                         (!degraded_ && pending_.size() + in_flight_ < options_.admit_pending &&
-                          (admit_bytes_ == 0 || queued_bytes_ < admit_bytes_));
+  const bool accepting =
+      !options_.fail_closed || (!degraded_ && pending_.size() + in_flight_ < options_.admit_pending &&
+                                (admit_bytes_ == 0 || queued_bytes_ < admit_bytes_));
   if (accepting_.load(std::memory_order_relaxed) != accepting) {
     accepting_.store(accepting, std::memory_order_relaxed);
   }

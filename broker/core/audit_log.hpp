@@ -12,10 +12,11 @@
 // Failing closed (fail_closed): accepting() is false while the writer is degraded (its last write, or the
 // top-up of the file's reserve, failed), more than admit_pending events wait, or the waiting lines take
 // more than half the file's reserve; callers then refuse the audited op. The lines admitted before the
-// writer finds the disk full therefore fit in what is left of the reserve, and are written even then. Events other than refusals are never dropped, so every op admitted is written once the disk
-// allows. Without fail_closed (the "serve" setting) accepting() is always true and any event beyond
-// max_pending is dropped, counted, and reported as an "audit.dropped" event on recovery. Refusals beyond
-// max_pending are dropped that way in both modes.
+// writer finds the disk full therefore fit in what is left of the reserve, and are written even then. Events
+// other than refusals are never dropped, so every op admitted is written once the disk allows. Without
+// fail_closed (the "serve" setting) accepting() is always true and any event beyond max_pending is dropped,
+// counted, and reported as an "audit.dropped" event on recovery. Refusals beyond max_pending are dropped that
+// way in both modes.
 #pragma once
 
 #include <atomic>

@@ -381,9 +381,9 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
       std::chrono::seconds(first_of(flags.idle_timeout_seconds, file.idle_timeout_seconds).value_or(60));
   config.max_connections =
       static_cast<std::size_t>(first_of(flags.max_connections, file.max_connections).value_or(4096));
-  config.project_max_connections = static_cast<std::size_t>(
-      first_of(flags.project_max_connections, file.project_max_connections)
-          .value_or(DaemonConfig::kDefaultProjectMaxConnections));
+  config.project_max_connections =
+      static_cast<std::size_t>(first_of(flags.project_max_connections, file.project_max_connections)
+                                   .value_or(DaemonConfig::kDefaultProjectMaxConnections));
   config.line_buffer_budget =
       static_cast<std::size_t>(first_of(flags.line_buffer_budget_mib, file.line_buffer_budget_mib)
                                    .value_or(DaemonConfig::kDefaultLineBufferBudgetMib)) *

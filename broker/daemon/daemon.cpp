@@ -291,9 +291,8 @@ int run_daemon(const DaemonConfig& config) {
   project_options.name = "project";
   project_options.limits = project_limits;
   project_options.max_connections = config.project_max_connections;
-  server::ProjectListeners project_sockets(
-      pool, broker.store, claim_plane, *broker.lock, *broker.rate_limiter, audit,
-      project_options, live_connections);
+  server::ProjectListeners project_sockets(pool, broker.store, claim_plane, *broker.lock,
+                                           *broker.rate_limiter, audit, project_options, live_connections);
   server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
                                    project_sockets, broker.rate_limiter.get());
 

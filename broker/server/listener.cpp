@@ -102,25 +102,23 @@ void Listener::serve(UnixSocket socket) {
     return;  // closing the socket is all there is to do
   }
   auto connection = std::make_shared<Connection>(std::move(socket));
+  bool full = false;
   {
     const std::lock_guard lock(mutex_);
     if (closing_) return;
-    if (connections_.size() < options_.max_connections) {
-      connections_.insert(connection);
-    } else {
-      ::send(connection->socket.native_handle(), kBusyReply.data(), kBusyReply.size(),
-             MSG_DONTWAIT | MSG_NOSIGNAL);
-      connection.reset();
-    }
+    full = connections_.size() >= options_.max_connections;
+    if (!full) connections_.insert(connection);
   }
-  if (!connection) {
-    if (!options_.audit_project.empty()) {
+  if (full) {
+    if (!options_.audit_project.empty()) {  // audited before the client hears of it
       auto event = audit::begin(audit::kConnectionRefused, *peer);
       event["project"] = options_.audit_project;
       event["decision"] = audit::kDeny;
       event["outcome"] = protocol::code::kRateLimited;
       audit_.record(std::move(event));
     }
+    ::send(connection->socket.native_handle(), kBusyReply.data(), kBusyReply.size(),
+           MSG_DONTWAIT | MSG_NOSIGNAL);
     return;
   }
   live_connections_.fetch_add(1, std::memory_order_relaxed);

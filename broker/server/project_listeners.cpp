@@ -33,7 +33,8 @@ Result<std::shared_ptr<ProjectSocket>> ProjectListeners::bind(const core::Regist
                                                               const std::filesystem::path& socket_path,
                                                               std::shared_ptr<const ProjectState> state) {
   if (refusing_) return Error{std::string(protocol::code::kInternalError), "the broker is stopping"};
-  auto socket_file = bind_socket_file({socket_path, kProjectSocketMode, registration.gid, kProjectSocketBacklog});
+  auto socket_file =
+      bind_socket_file({socket_path, kProjectSocketMode, registration.gid, kProjectSocketBacklog});
   if (!socket_file) return std::move(socket_file).error();
   auto endpoint = std::make_shared<ProjectOps>(
       std::move(state), registration.uids, store_,

@@ -52,12 +52,18 @@ void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& pe
   contained(out, [&] { endpoint.handle(line, peer, out); });
 }
 
+// Audit events a session holds before it writes its replies (and then records the events): they are not in
+// the line budget, and a client that pipelines thousands of refused lines and never reads its replies
+// would otherwise have the broker hold one event per line.
+constexpr std::size_t kAuditFlushThreshold = 16;
+
 // Answers the complete lines buffered so far, in order. Returns true when it stopped because enough
-// replies are queued to be written first, or because a request left blocking work that must complete
-// before the next request is answered.
+// replies (or audit events) are queued to be written first, or because a request left blocking work that
+// must complete before the next request is answered.
 bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredentials& peer, Answers& out,
                      std::size_t flush_threshold) {
-  while (out.replies.size() < flush_threshold) {
+  while (out.replies.size() < flush_threshold &&
+         out.audit_events.size() + out.audit_lines.size() < kAuditFlushThreshold) {
     const auto line = lines.next_line();
     if (!line) return false;
     if (line->empty()) {  // a blank line is not a request, and gets no reply, but it costs like one
@@ -96,7 +102,8 @@ asio::awaitable<void> complete_blocking(Connection& connection, Answers& out, co
 
 // Writes and wipes the queued replies, then records their audit events. False when the client is gone
 // (the events are recorded all the same: the requests were made). A client gets one idle period to take
-// the replies, and a new one from then on to send its next request.
+// the replies, and a new one from then on to send its next request. Events with no reply (refused blank
+// lines) do not count as activity.
 asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionLimits& limits,
                             core::AuditLog& audit) {
   ReplyBuffer& replies = out.replies;
@@ -117,7 +124,7 @@ asio::awaitable<bool> flush(Connection& connection, Answers& out, const SessionL
     if (connection.buffers != nullptr) connection.buffers->hold_replies(0);
     error = write_error;
   }
-  connection.deadline = Clock::now() + limits.idle_timeout;
+  if (!replies.empty()) connection.deadline = Clock::now() + limits.idle_timeout;  // events alone: no reply
   wipe(replies);
   if (replies.capacity() > kKeptReplyCapacity) ReplyBuffer().swap(replies);  // a big reply's memory goes back
   for (const std::string& line : out.audit_lines) audit.record_line(line);
@@ -245,7 +252,10 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
         co_await flush(conn, out, limits, audit);
         co_return;
       }
-      if (!out.replies.empty() && !co_await flush(conn, out, limits, audit)) co_return;
+      // Audit events alone (refused blank lines have no reply) are flushed too: answer_buffered stops at
+      // kAuditFlushThreshold of them.
+      const bool queued = !out.replies.empty() || !out.audit_events.empty() || !out.audit_lines.empty();
+      if (queued && !co_await flush(conn, out, limits, audit)) co_return;
       if (std::exchange(out.over_rate, false)) {
         co_await pause_after_refusal(conn);  // see kOverRatePause
         if (conn.draining) co_return;        // what is left was sent past the rate: shutdown need not wait

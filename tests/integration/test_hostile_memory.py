@@ -164,7 +164,10 @@ class HostileMemoryTest(unittest.TestCase):
         # A project socket takes 64 connections by default; these attacks need the budget to be what stops
         # them (an admin may raise the cap, and many projects' connections add up the same way). Accepts
         # are paced at the default rate: the attacker retries while the backlog is full.
-        self.broker = hostile.HostileBroker(extra_args=["--project-max-connections", "4096"]).start()
+        self.start_broker()
+
+    def start_broker(self, *args):
+        self.broker = hostile.HostileBroker(extra_args=["--project-max-connections", "4096", *args]).start()
         self.addCleanup(self.broker.cleanup)
         self.assertTrue(self.broker.push(SECRETS)["ok"])
         self.assertTrue(self.broker.register_attacker_project("webapp", ["GITHUB_TOKEN"])["ok"])
@@ -243,6 +246,14 @@ class HostileMemoryTest(unittest.TestCase):
         # Pipelined bad requests fill the reply buffer up to the flush threshold (each protocol_error reply
         # is 40 times its line), and a client that does not read leaves it waiting once the kernel's socket
         # buffer is full.
+        before, peak, after, _ = self.attack(connections=500, half_line=64 * 1024 - 1, unread=True)
+        self.assert_bounded_and_returned(before, peak, after)
+
+    def test_replies_never_read_stay_within_the_budget_without_a_rate_limit(self):
+        # With no rate limit nothing paces the refused lines: every one has a reply and an audit event,
+        # and a session held one event per line until its client read the replies (152 MiB here).
+        self.broker.cleanup()
+        self.start_broker("--requests-per-second", "0")
         before, peak, after, _ = self.attack(connections=500, half_line=64 * 1024 - 1, unread=True)
         self.assert_bounded_and_returned(before, peak, after)
 

@@ -91,11 +91,11 @@ class ListenerTest : public ::testing::Test {
              std::string audit_project = {}, std::function<bool()> admit_connection = {}) {
     auto file = bind_socket_file({path_, 0600, std::nullopt});
     ASSERT_TRUE(file.ok()) << file.error().message;
-    listener_ = std::make_shared<Listener>(
-        pool_, std::move(*file), endpoint_, audit_,
-        Listener::Options{"test", limits, max_connections, handler_executor, std::move(audit_project),
-                          std::move(admit_connection)},
-        live_);
+    listener_ =
+        std::make_shared<Listener>(pool_, std::move(*file), endpoint_, audit_,
+                                   Listener::Options{"test", limits, max_connections, handler_executor,
+                                                     std::move(audit_project), std::move(admit_connection)},
+                                   live_);
     listener_->start();
     pool_.start();
   }
