@@ -186,6 +186,14 @@ class FloodChargingTest(unittest.TestCase):
     def start(self, *args, limits=""):
         return hostile.attacked_broker(self, SECRETS, manifest_extra=limits, extra_args=args)
 
+    def flooder_beside_a_neighbour(self):
+        """The attacker's project at the broker's default limits (in its manifest), and an unlimited
+        neighbour project served to this test's uid."""
+        broker = self.start("--requests-per-second", "0",
+                            limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
+        self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
+        return broker
+
     def lines(self, broker, line, count):
         return hostile.attack(SAME_LINE, socket=str(broker.project_socket("webapp")), line=line + "\n",
                               count=count)
@@ -235,10 +243,7 @@ class FloodChargingTest(unittest.TestCase):
 
     @unittest.skipIf(harness.built_with_asan(), "latency under ASan says nothing about the Release daemon")
     def test_a_flood_of_every_kind_of_line_keeps_a_neighbours_get_latency(self):
-        # The neighbour is unlimited; the flooder has the broker's default limits in its manifest.
-        broker = self.start("--requests-per-second", "0",
-                            limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
-        self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
+        broker = self.flooder_beside_a_neighbour()
 
         alone, under, sent = latency_beside(self, broker, FLOOD, connections=4)
         self.assertGreater(sent or 0, 1000, "the flood did not run")
@@ -246,22 +251,18 @@ class FloodChargingTest(unittest.TestCase):
 
     @unittest.skipIf(harness.built_with_asan(), "latency under ASan says nothing about the Release daemon")
     def test_hundreds_of_flooding_connections_of_one_project_keep_a_neighbours_get_latency(self):
-        # Each connection pauses after its own refusal; hundreds of them used to add up to thousands of
-        # refused lines a second. Connections turned away are opened again at once (the churn variant).
-        broker = self.start("--requests-per-second", "0",
-                            limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
-        self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
+        # A connection used to pause only before its next read, answering every line already received:
+        # hundreds of them pipelining refused lines cost the broker thousands of refusals a second.
+        # Connections turned away are opened again at once (the churn variant).
+        broker = self.flooder_beside_a_neighbour()
         alone, under, outcome = latency_beside(self, broker, MANY_CONNECTIONS, connections=600)
         self.assertTrue(outcome and outcome["answered"] + outcome["reconnects"] > 1000, outcome)
         assert_latency_kept(self, alone, under)
 
-
     def test_connection_churn_costs_the_broker_little(self):
         # Connecting and closing at once, sending nothing, used to cost the broker a whole session each
-        # time. Accepts are paced like the project's lines: the rest wait in the kernel's backlog.
-        broker = self.start("--requests-per-second", "0",
-                            limits="[limits]\nrequests_per_second = 100\nburst = 200\n")
-        self.assertTrue(broker.register("neighbour", ["NEIGHBOUR_TOKEN"])["ok"])
+        # time. Accepts are paced at twice the project's rate: the rest wait in the kernel's backlog.
+        broker = self.flooder_beside_a_neighbour()
         before, started = cpu_seconds(broker.proc.pid), time.monotonic()
         connects = hostile.attack(CHURN, timeout=60, socket=str(broker.project_socket("webapp")), seconds=4,
                                   procs=2)
