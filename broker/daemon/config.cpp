@@ -498,8 +498,7 @@ Runs in the foreground (systemd Type=notify). Flags override the config file.
 
 Config file keys: sandbox, bootstrap_key, socket_dir, admin_socket_dir, state_dir, audit_log, threads,
 claim_workers, idle_timeout_seconds, max_connections, project_max_connections, line_buffer_budget_mib,
-log_level,
-requests_per_second, burst, allowed_signers, audit_failure, audit_rotate_bytes, audit_keep_files.
+log_level, requests_per_second, burst, allowed_signers, audit_failure, audit_rotate_bytes, audit_keep_files.
 
 Admin ops lock and unlock (the kill switch) persist in the state dir: a locked broker stays locked
 across restarts and answers every project request but ping with "locked".
