@@ -127,10 +127,7 @@ void AuditLog::enqueue(std::string line, bool droppable) {
       queued_bytes_ += line.size();
       pending_.push_back(std::move(line));
       ++enqueued_;
-      if (pending_.size() + in_flight_ >= options_.admit_pending ||
-          (admit_bytes_ != 0 && queued_bytes_ >= admit_bytes_)) {
-        update_accepting_locked();
-      }
+      update_accepting_locked();
     }
     // Only an idle writer needs waking, or a gathering one whose batch is full: a futex wake per event
     // was a sixth of a get's cost under load.

@@ -57,13 +57,14 @@ void answer(Endpoint& endpoint, std::string_view line, const PeerCredentials& pe
 // would otherwise have the broker hold one event per line.
 constexpr std::size_t kAuditFlushThreshold = 16;
 
+std::size_t audit_events_held(const Answers& out) { return out.audit_events.size() + out.audit_lines.size(); }
+
 // Answers the complete lines buffered so far, in order. Returns true when it stopped because enough
 // replies (or audit events) are queued to be written first, or because a request left blocking work that
 // must complete before the next request is answered.
 bool answer_buffered(LineBuffer& lines, Endpoint& endpoint, const PeerCredentials& peer, Answers& out,
                      std::size_t flush_threshold) {
-  while (out.replies.size() < flush_threshold &&
-         out.audit_events.size() + out.audit_lines.size() < kAuditFlushThreshold) {
+  while (out.replies.size() < flush_threshold && audit_events_held(out) < kAuditFlushThreshold) {
     const auto line = lines.next_line();
     if (!line) return false;
     if (line->empty()) {  // a blank line is not a request, and gets no reply, but it costs like one
@@ -254,7 +255,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
       }
       // Audit events alone (refused blank lines have no reply) are flushed too: answer_buffered stops at
       // kAuditFlushThreshold of them.
-      const bool queued = !out.replies.empty() || !out.audit_events.empty() || !out.audit_lines.empty();
+      const bool queued = !out.replies.empty() || audit_events_held(out) > 0;
       if (queued && !co_await flush(conn, out, limits, audit)) co_return;
       if (std::exchange(out.over_rate, false)) {
         co_await pause_after_refusal(conn);  // see kOverRatePause

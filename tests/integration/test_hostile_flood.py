@@ -10,6 +10,7 @@ import os
 import pathlib
 import statistics
 import sys
+import threading
 import time
 import unittest
 
@@ -160,7 +161,6 @@ def neighbour_get_latencies(test_case, broker, seconds):
 
 def latency_beside(test_case, broker, script, **params):
     """The neighbour's (p50, p99) alone, then while `script` runs as the attacker for 5 s; and its result."""
-    import threading
     alone = neighbour_get_latencies(test_case, broker, 2)
     outcome = {}
     attacker = threading.Thread(target=lambda: outcome.update(result=hostile.attack(
@@ -251,17 +251,16 @@ class FloodChargingTest(unittest.TestCase):
 
     @unittest.skipIf(harness.built_with_asan(), "latency under ASan says nothing about the Release daemon")
     def test_hundreds_of_flooding_connections_of_one_project_keep_a_neighbours_get_latency(self):
-        # A connection used to pause only before its next read, answering every line already received:
-        # hundreds of them pipelining refused lines cost the broker thousands of refusals a second.
-        # Connections turned away are opened again at once (the churn variant).
+        # Hundreds of connections pipelining refused lines: each must cost the broker one refusal per pause,
+        # not one per line it sent. Connections turned away are opened again at once (the churn variant).
         broker = self.flooder_beside_a_neighbour()
         alone, under, outcome = latency_beside(self, broker, MANY_CONNECTIONS, connections=600)
         self.assertTrue(outcome and outcome["answered"] + outcome["reconnects"] > 1000, outcome)
         assert_latency_kept(self, alone, under)
 
     def test_connection_churn_costs_the_broker_little(self):
-        # Connecting and closing at once, sending nothing, used to cost the broker a whole session each
-        # time. Accepts are paced at twice the project's rate: the rest wait in the kernel's backlog.
+        # Connecting and closing at once, sending nothing: every connection accepted costs the broker a
+        # session, so accepts are paced at twice the project's rate and the rest wait in the backlog.
         broker = self.flooder_beside_a_neighbour()
         before, started = cpu_seconds(broker.proc.pid), time.monotonic()
         connects = hostile.attack(CHURN, timeout=60, socket=str(broker.project_socket("webapp")), seconds=4,
