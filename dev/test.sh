@@ -18,8 +18,8 @@ if [[ ${1:-} == --sanitize ]]; then
 elif [[ ${1:-} == --tsan ]]; then
   build_dir=build-tsan
   cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DREMO_TSAN=ON -DREMO_BUILD_BENCHMARKS=OFF)
-  build_targets=(--target core_unit_tests server_unit_tests)
-  REMO_TEST_FILTER=${REMO_TEST_FILTER:-'^unit\.(core|server)\.'}
+  build_targets=(--target core_unit_tests protocol_unit_tests transport_unit_tests lifecycle_unit_tests ops_unit_tests daemon_unit_tests)
+  REMO_TEST_FILTER=${REMO_TEST_FILTER:-'^unit\.(core|protocol|transport|lifecycle|ops|daemon)\.'}
 fi
 jobs=$(nproc)
 test_jobs=$jobs

@@ -16,7 +16,7 @@
 #include "broker/cli/reply_secret.hpp"
 #include "broker/cli/secure_request.hpp"
 #include "broker/crypto/base64.hpp"
-#include "broker/server/utf8.hpp"
+#include "protocol/utf8.hpp"
 
 namespace remo::cli {
 namespace {
@@ -215,7 +215,7 @@ int op_claim_create(const AdminCall& call) {
   if (value->empty())
     return report_failure(kCommand, make_error("usage", "the one-shot value on standard input is empty"));
   const Json plain{{"op", "claim-create"}, {"project", call.args.positionals[0]}, {"ttl_seconds", *ttl}};
-  const bool as_text = !call.args.has("binary") && server::is_valid_utf8(value->view());
+  const bool as_text = !call.args.has("binary") && protocol::is_valid_utf8(value->view());
   const crypto::SecureBuffer request =
       as_text ? request_with_secret(plain, "value", value->span())
               : request_with_secret(plain, "value_b64", base64_secure(value->span()).span());

@@ -10,7 +10,7 @@
 #include <csignal>
 #include <string>
 
-#include "broker/server/errno_text.hpp"
+#include "broker/transport/errno_text.hpp"
 
 namespace remo::daemon {
 

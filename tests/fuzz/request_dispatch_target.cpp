@@ -19,11 +19,11 @@
 #include <string>
 
 #include "broker/core/secret_set.hpp"
-#include "broker/server/admin_ops.hpp"
-#include "broker/server/broker_state.hpp"
-#include "broker/server/line_buffer.hpp"
-#include "broker/server/project_ops.hpp"
-#include "broker/server/project_registry.hpp"
+#include "broker/lifecycle/broker_state.hpp"
+#include "broker/lifecycle/project_registry.hpp"
+#include "broker/ops/admin_ops.hpp"
+#include "broker/ops/project_ops.hpp"
+#include "broker/transport/line_buffer.hpp"
 #include "protocol/codes.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 #include "tests/fuzz/fuzz_test_keys.hpp"

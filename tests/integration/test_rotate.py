@@ -6,7 +6,7 @@ by a restart with either the old or the new credential file, serves the full sec
 `remo-brokerctl rotate` then completes the rotation.
 
 Crashes: REMO_TEST_CRASH_AT=<step> makes the process raise SIGKILL right after that step. The daemon honours
-it in --sandbox mode only (steps in broker/server/key_rotation.hpp); the CLI honours cli-after-begin (the
+it in --sandbox mode only (steps in broker/lifecycle/key_rotation.hpp); the CLI honours cli-after-begin (the
 broker replied, the credential file is not written yet) and cli-after-write (written, not confirmed).
 """
 

@@ -1,0 +1,45 @@
+// secret-digests {key_b64}: what remo-brokerctl push --dry-run compares against. The caller sends a fresh
+// random 32-byte key; the reply maps each loaded secret's name to BLAKE2b-256(key, name || 0x00 || value)
+// (core/secret_digest.hpp). Names and keyed digests only: a value cannot be recovered from them, and the
+// key being new every time, digests from two calls cannot be linked or matched against guesses made
+// without the key. Admin socket only (root), audited like every other admin op.
+#include <sodium.h>
+
+#include <vector>
+
+#include "broker/core/secret_digest.hpp"
+#include "broker/crypto/base64.hpp"
+#include "broker/ops/admin_ops.hpp"
+#include "broker/ops/audit_events.hpp"
+#include "broker/ops/reply.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::server {
+
+void AdminOps::secret_digests(const Request& request, const PeerCredentials& peer, Answers& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"key_b64"}); !fields) {
+    return append_error(out.replies, request.id, fields.error());
+  }
+  const auto encoded = string_field(request, "key_b64");
+  if (!encoded) return append_error(out.replies, request.id, encoded.error());
+  auto key = crypto::base64::decode(*encoded, crypto::base64::Padding::kRequired);
+  if (!key || key->size() != core::kDigestKeySize) {
+    return append_error(out.replies, request.id, protocol::code::kProtocolError,
+                        "field 'key_b64' must be the base64 of 32 random bytes");
+  }
+  const auto snapshot = broker_.store.snapshot();
+  Json digests = Json::object();
+  for (const std::string& name : snapshot->secrets->names()) {
+    const core::SecretEntry* value = snapshot->secrets->find(name);
+    digests[name] = core::secret_digest_hex(*key, name, value->bytes.span());
+  }
+  sodium_memzero(key->data(), key->size());
+
+  auto event = audit::begin(audit::kCredsDigests, peer);
+  event["secret_count"] = digests.size();
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id, Json{{"digests", std::move(digests)}});
+}
+
+}  // namespace remo::server

@@ -1,0 +1,423 @@
+#include "broker/ops/admin_ops.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/core/approved_policy.hpp"
+#include "broker/core/claim_ledger.hpp"
+#include "broker/core/manifest.hpp"
+#include "broker/core/state_file.hpp"
+#include "broker/core/timestamp.hpp"
+#include "broker/crypto/base64.hpp"
+#include "broker/lifecycle/bundle.hpp"
+#include "broker/lifecycle/bundle_signature.hpp"
+#include "broker/lifecycle/key_rotation.hpp"
+#include "broker/ops/admin_lock_ops.hpp"
+#include "broker/ops/audit_events.hpp"
+#include "broker/ops/audit_status.hpp"
+#include "broker/ops/data_plane_gate.hpp"
+#include "broker/ops/reply.hpp"
+#include "broker/ops/unsupported_ops.hpp"
+#include "protocol/codes.hpp"
+
+namespace remo::server {
+namespace {
+
+namespace code = protocol::code;
+
+// Standard base64 with padding, canonical only (the project's strict decoder: libsodium's accepts some
+// non-ASCII bytes). Line breaks and spaces are dropped first: base64 tools wrap lines.
+std::optional<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
+  std::string compact;
+  compact.reserve(text.size());
+  for (const char c : text) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') compact.push_back(c);
+  }
+  return crypto::base64::decode(compact, crypto::base64::Padding::kRequired);
+}
+
+std::string sha256_hex(const std::vector<std::uint8_t>& bytes) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), bytes.data(), bytes.size());
+  std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+  return std::string(hex.data(), crypto_hash_sha256_BYTES * 2);
+}
+
+Result<std::string> project_name_field(const Request& request) {
+  const auto name = string_field(request, "name");
+  if (!name) return name.error();
+  if (!core::is_valid_project_name(*name)) {
+    return protocol_error("field 'name' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)");
+  }
+  return std::string(*name);
+}
+
+// A project as status shows it: who may reach it and the policy it serves (the approved one).
+Json project_status(const RegisteredProject& project) {
+  const core::Registration& registration = project.registration;
+  Json entry{
+      {"name", registration.name},
+      {"socket_path", project.socket_path.string()},
+      {"project_path", registration.project_path.string()},
+      {"uids", registration.uids},
+      {"gid", registration.gid ? Json(*registration.gid) : Json(nullptr)},
+      {"allowlist_size", project.state->policy()->allowlist.size()},
+      {"manifest_sha256", registration.policy ? Json(registration.policy->manifest_sha256) : Json(nullptr)}};
+  if (auto error = project.error()) entry["error"] = *error;
+  return entry;
+}
+
+// Revokes every pending one-shot secret of a project, each audited as claim.revoke with "reason", so that
+// no later registration of the same name can claim them. Runs on the control plane and waits for each
+// revocation to be durable (as register and unregister wait for registrations.json). Stops at the first
+// that fails: the caller then changes nothing else.
+Result<void> revoke_pending_claims(core::ClaimLedger* claims, std::string_view project,
+                                   std::string_view reason, const PeerCredentials& peer, Answers& out) {
+  if (claims == nullptr) return {};  // the ledger could not be opened: register revokes what is left later
+  for (const core::ClaimInfo& info : claims->list()) {
+    if (info.project != project || info.state != core::ClaimState::kPending) continue;
+    const auto started = audit::Clock::now();
+    auto event = audit::begin(audit::kClaimRevoke, peer);
+    event["claim_id"] = info.id;
+    event["project"] = info.project;
+    event["reason"] = reason;
+    auto revoked = claims->revoke(info.id);
+    const std::string_view outcome = revoked ? audit::kOk : std::string_view(revoked.error().code);
+    audit::add(out.audit_events, std::move(event), audit::kAllow, outcome, started);
+    if (!revoked) {
+      return Error{std::string(code::kInternalError),
+                   "a pending one-shot secret of project " + std::string(project) +
+                       " could not be revoked, nothing else changed: " + revoked.error().message};
+    }
+  }
+  return {};
+}
+
+// reload's optional "dry_run" flag.
+Result<bool> dry_run_field(const Request& request) {
+  const auto field = request.body.find("dry_run");
+  if (field == request.body.end()) return false;
+  if (!field->is_boolean()) return protocol_error("field 'dry_run' must be true or false");
+  return field->get<bool>();
+}
+
+// register's and reload's optional "expect_manifest_sha256": the manifest the admin reviewed.
+Result<std::optional<std::string>> expected_sha256_field(const Request& request) {
+  const auto field = request.body.find("expect_manifest_sha256");
+  if (field == request.body.end()) return std::optional<std::string>{};
+  const bool hex =
+      field->is_string() && field->get_ref<const std::string&>().size() == 64 &&
+      field->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!hex) return protocol_error("field 'expect_manifest_sha256' must be 64 lowercase hex digits");
+  return std::optional<std::string>{field->get<std::string>()};
+}
+
+// An admin change that failed after validation: audited with its code, then answered.
+void fail(nlohmann::json event, audit::Clock::time_point started, const Json& id, const Error& error,
+          Answers& out) {
+  audit::add(out.audit_events, std::move(event), audit::kAllow, error.code, started);
+  append_error(out.replies, id, error);
+}
+
+}  // namespace
+
+AdminOps::AdminOps(BrokerState& broker, ProjectRegistry& projects, std::function<void()> changed,
+                   asio::any_io_executor claim_executor)
+    : broker_(broker),
+      projects_(projects),
+      changed_(std::move(changed)),
+      claim_executor_(std::move(claim_executor)) {}
+
+bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
+  if (is_admin_peer(peer, broker_.broker_uid)) return true;
+  auto event = audit::begin(audit::kPeerRejected, peer);
+  event["socket"] = "admin";
+  audit::add(out.audit_events, std::move(event), audit::kDeny, code::kPeerUnexpected, audit::Clock::now());
+  return false;
+}
+
+void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
+  using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
+  static constexpr std::array<std::pair<std::string_view, Op>, 13> kOps = {{
+      {"status", &AdminOps::status},
+      {"get-public-key", &AdminOps::get_public_key},
+      {"push-creds", &AdminOps::push_creds},
+      {"clear-creds", &AdminOps::clear_creds},
+      {"register", &AdminOps::register_project},
+      {"unregister", &AdminOps::unregister_project},
+      {"reload", &AdminOps::reload_project},
+      {"rotate-bootstrap", &AdminOps::rotate_bootstrap},
+      {"secret-digests", &AdminOps::secret_digests},
+      {"claim-list", &AdminOps::claim_list},
+      {"claim-revoke", &AdminOps::claim_revoke},
+      {"lock", &AdminOps::lock},
+      {"unlock", &AdminOps::unlock},
+  }};
+  Request request;
+  if (auto parsed = parse_request(line, request); !parsed)
+    return append_error(out.replies, request.id, parsed.error());
+  if (broker_.audit != nullptr && !broker_.audit->accepting() && admin_op_needs_audit(request.op)) {
+    return append_error(out.replies, request.id, code::kInternalError,
+                        "the audit log cannot be written; audited admin ops are refused until it can (status "
+                        "shows audit.state and audit.error)");
+  }
+  if (request.op == "claim-create") return claim_create(std::move(request), peer, out);  // owns the value
+  for (const auto& [name, op] : kOps) {
+    if (request.op == name) return (this->*op)(request, peer, out);
+  }
+  append_error(out.replies, request.id, unknown_op_error(request.op, kLaterAdminOps));
+}
+
+void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
+  if (auto fields = expect_only_fields(request, {}); !fields)
+    return append_error(out.replies, request.id, fields.error());
+  Json projects = Json::array();
+  for (const auto& [name, project] : projects_.projects()) {  // check_drift changes no entry of this map
+    Json entry = project_status(project);
+    if (broker_.rate_limiter) entry["rate_limit"] = rate_limits_json(broker_.rate_limiter->limits_for(name));
+    const auto drift = projects_.check_drift(name, out.audit_events);
+    entry["manifest_drift"] = drift ? Json(to_json(*drift)) : Json(nullptr);
+    projects.push_back(std::move(entry));
+  }
+  const auto snapshot = broker_.store.snapshot();
+  const auto uptime = std::chrono::steady_clock::now() - broker_.started_at;
+  const std::optional<std::string>& last_error = broker_.bootstrap_error ? broker_.bootstrap_error
+                                                 : broker_.bundle_error  ? broker_.bundle_error
+                                                 : broker_.claims_error  ? broker_.claims_error
+                                                                         : projects_.persistence_error();
+  Json rotation = rotation_status(broker_);
+  Json lock = lock_status(broker_);
+  append_ok(out.replies, request.id,
+            Json{{"broker_version", REMO_BROKER_VERSION},
+                 {"protocol_version", protocol::kProtocolVersion},
+                 {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
+                 {"secrets_loaded_at",
+                  snapshot->loaded_at ? Json(core::format_rfc3339_utc(*snapshot->loaded_at)) : Json(nullptr)},
+                 {"secret_count", snapshot->secrets->size()},
+                 {"recipient", broker_.recipient},
+                 {"decryption_key_source", broker_.decryption_key_source},
+                 {"projects", std::move(projects)},
+                 {"last_error", last_error ? Json(*last_error) : Json(nullptr)},
+                 {"rotation", std::move(rotation["rotation"])},
+                 {"bootstrap_error", std::move(rotation["bootstrap_error"])},
+                 {"claims_pending", broker_.claims ? Json(broker_.claims->pending_count()) : Json(nullptr)},
+                 {"locked", std::move(lock["locked"])},
+                 {"locked_at", std::move(lock["locked_at"])},
+                 {"lock_reason", std::move(lock["lock_reason"])},
+                 {"lock_error", std::move(lock["lock_error"])},
+                 {"rate_limit",
+                  broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->defaults()) : Json(nullptr)},
+                 {"signed_pushes_required", broker_.allowed_signers.has_value()},
+                 {"audit", broker_.audit != nullptr ? audit_status_json(*broker_.audit) : Json(nullptr)}});
+}
+
+void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
+  if (auto fields = expect_only_fields(request, {}); !fields)
+    return append_error(out.replies, request.id, fields.error());
+  append_ok(out.replies, request.id, Json{{"recipient", broker_.recipient}});
+}
+
+// Everything that can fail about the bundle is checked before anything changes: decode, decrypt, parse.
+// Only then is secrets.enc replaced (atomically) and the in-memory set swapped.
+void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"ciphertext_b64", "signature"}); !fields) {
+    return append_error(out.replies, request.id, fields.error());
+  }
+  const auto encoded = string_field(request, "ciphertext_b64");
+  if (!encoded) return append_error(out.replies, request.id, encoded.error());
+  const auto ciphertext = decode_base64(*encoded);
+  if (!ciphertext) {
+    return append_error(out.replies, request.id, code::kProtocolError,
+                        "field 'ciphertext_b64' is not valid base64");
+  }
+  auto event = audit::begin(audit::kCredsPush, peer);
+  event["ciphertext_sha256"] = sha256_hex(*ciphertext);
+
+  // Before anything else looks at the bundle: only a signed one is decrypted, when signatures are required.
+  auto signer = check_bundle_signature(request, *ciphertext, broker_.allowed_signers);
+  if (!signer) {
+    event["signature_error"] = signer.error().message;
+    return fail(std::move(event), started, request.id, signer.error(), out);
+  }
+  if (*signer) {
+    event["signer_fingerprint"] = (*signer)->fingerprint;
+    event["signer_principals"] = (*signer)->principal;
+  } else if (request.body.contains("signature")) {
+    event["signature"] = "ignored (no allowed_signers configured)";
+  }
+  if (auto allowed = check_push_allowed(broker_); !allowed) {
+    return fail(std::move(event), started, request.id, allowed.error(), out);
+  }
+  auto secrets = open_bundle(*ciphertext, broker_.identities);
+  if (!secrets) return fail(std::move(event), started, request.id, secrets.error(), out);
+  if (auto stored = core::write_file_atomically(broker_.secrets_file, *ciphertext, 0600); !stored) {
+    spdlog::error("push-creds: the bundle could not be stored, nothing changed: {}", stored.error().message);
+    broker_.bundle_error = stored.error().message;
+    return fail(std::move(event), started, request.id, stored.error(), out);
+  }
+  const auto loaded_at = std::chrono::system_clock::now();
+  const std::size_t secret_count = secrets->size();
+  broker_.store.replace(std::move(*secrets), loaded_at);
+  broker_.bundle_error.reset();
+  if (*signer) {
+    spdlog::info("push-creds: loaded a bundle of {} secrets signed by {}", secret_count,
+                 (*signer)->fingerprint);
+  } else {
+    spdlog::info("push-creds: loaded a bundle of {} secrets", secret_count);
+  }
+  if (changed_) changed_();
+
+  event["secret_count"] = secret_count;
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id,
+            Json{{"loaded_at", core::format_rfc3339_utc(loaded_at)}, {"secret_count", secret_count}});
+}
+
+void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {}); !fields)
+    return append_error(out.replies, request.id, fields.error());
+  auto event = audit::begin(audit::kCredsClear, peer);
+  broker_.store.clear();  // the old set is wiped when its last reader lets go
+  if (auto shredded = core::shred_file(broker_.secrets_file); !shredded) {
+    spdlog::error("clear-creds: secrets wiped from memory, but {}", shredded.error().message);
+    broker_.bundle_error = shredded.error().message;
+    const Error error{
+        std::string(code::kInternalError),
+        "secrets wiped from memory, but secrets.enc could not be removed: " + shredded.error().message};
+    return fail(std::move(event), started, request.id, error, out);
+  }
+  broker_.bundle_error.reset();
+  spdlog::info("clear-creds: secrets wiped");
+  if (changed_) changed_();
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id);
+}
+
+void AdminOps::register_project(const Request& request, const PeerCredentials& peer, Answers& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields =
+          expect_only_fields(request, {"name", "project_path", "uids", "gid", "expect_manifest_sha256"});
+      !fields) {
+    return append_error(out.replies, request.id, fields.error());
+  }
+  const auto name = project_name_field(request);
+  if (!name) return append_error(out.replies, request.id, name.error());
+  const auto path_text = string_field(request, "project_path");
+  if (!path_text) return append_error(out.replies, request.id, path_text.error());
+  std::filesystem::path project_path = std::filesystem::path(*path_text).lexically_normal();
+  if (!project_path.is_absolute()) {
+    return append_error(out.replies, request.id, code::kProtocolError,
+                        "field 'project_path' must be an absolute path");
+  }
+  if (!project_path.has_filename()) project_path = project_path.parent_path();  // a trailing '/'
+  const auto uids = optional_id_list_field(request, "uids");
+  if (!uids) return append_error(out.replies, request.id, uids.error());
+  if (*uids && (*uids)->empty()) {  // never read as "nobody" by one side and "anybody" by the other
+    return append_error(out.replies, request.id, code::kProtocolError,
+                        "field 'uids' must list at least one uid (omit it to serve any uid)");
+  }
+  const auto gid = optional_id_field(request, "gid");
+  if (!gid) return append_error(out.replies, request.id, gid.error());
+  const auto expected = expected_sha256_field(request);
+  if (!expected) return append_error(out.replies, request.id, expected.error());
+
+  auto event = audit::begin(audit::kProjectRegister, peer);
+  event["project"] = *name;
+  event["project_path"] = project_path.string();
+  core::Registration registration{*name, project_path, {}, *gid, std::nullopt, std::nullopt};
+  if (*uids) registration.uids.assign((*uids)->begin(), (*uids)->end());
+
+  if (!projects_.projects().contains(*name)) {  // one-shot secrets a former project of this name left behind
+    auto revoked = revoke_pending_claims(broker_.claims.get(), *name, "register", peer, out);
+    if (!revoked) return fail(std::move(event), started, request.id, revoked.error(), out);
+  }
+  const auto added = projects_.add(std::move(registration), *expected);
+  if (!added) return fail(std::move(event), started, request.id, added.error(), out);
+  spdlog::info("register: project {} on {}", *name, (*added)->socket_path.string());
+  if (changed_) changed_();
+  event["manifest_sha256"] = (*added)->registration.policy->manifest_sha256;
+  event["allowlist"] = (*added)->registration.policy->allowlist;
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id,
+            Json{{"socket_path", (*added)->socket_path.string()},
+                 {"allowlist", (*added)->registration.policy->allowlist},
+                 {"manifest_sha256", (*added)->registration.policy->manifest_sha256}});
+}
+
+void AdminOps::unregister_project(const Request& request, const PeerCredentials& peer, Answers& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"name"}); !fields)
+    return append_error(out.replies, request.id, fields.error());
+  const auto name = project_name_field(request);
+  if (!name) return append_error(out.replies, request.id, name.error());
+
+  auto event = audit::begin(audit::kProjectUnregister, peer);
+  event["project"] = *name;
+  if (!projects_.projects().contains(*name)) {
+    return fail(std::move(event), started, request.id,
+                Error{std::string(code::kProjectUnknown), "no project named " + *name + " is registered"},
+                out);
+  }
+  if (auto revoked = revoke_pending_claims(broker_.claims.get(), *name, "unregister", peer, out); !revoked) {
+    return fail(std::move(event), started, request.id, revoked.error(), out);
+  }
+  if (auto removed = projects_.remove(*name); !removed) {
+    return fail(std::move(event), started, request.id, removed.error(), out);
+  }
+  spdlog::info("unregister: project {}", *name);
+  if (changed_) changed_();
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  append_ok(out.replies, request.id);
+}
+
+void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, Answers& out) {
+  const auto started = audit::Clock::now();
+  if (auto fields = expect_only_fields(request, {"name", "dry_run", "expect_manifest_sha256"}); !fields)
+    return append_error(out.replies, request.id, fields.error());
+  const auto name = project_name_field(request);
+  if (!name) return append_error(out.replies, request.id, name.error());
+  const auto dry_run = dry_run_field(request);
+  if (!dry_run) return append_error(out.replies, request.id, dry_run.error());
+  const auto expected = expected_sha256_field(request);
+  if (!expected) return append_error(out.replies, request.id, expected.error());
+
+  auto event = audit::begin(audit::kProjectReload, peer);
+  event["project"] = *name;
+  event["dry_run"] = *dry_run;
+  const auto reloaded = projects_.reload(*name, *dry_run, out.audit_events, *expected);
+  if (!reloaded) return fail(std::move(event), started, request.id, reloaded.error(), out);
+  const nlohmann::json diff = core::to_json(reloaded->diff);
+  if (*dry_run) {
+    spdlog::info("reload --dry-run: project {}: {}", *name, diff.dump());
+  } else {
+    spdlog::info("reload: project {} allows {} secrets ({})", *name, reloaded->policy->allowlist.size(),
+                 diff.dump());
+    if (changed_) changed_();
+  }
+  const Json rate_limit =
+      broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->limits_for(*name)) : Json(nullptr);
+  event["allowlist_size"] = reloaded->policy->allowlist.size();
+  event["rate_limit"] = rate_limit;
+  event["manifest_sha256"] = reloaded->manifest_sha256;
+  event.update(diff);
+  audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
+  Json reply{{"dry_run", *dry_run},
+             {"allowlist", reloaded->policy->allowlist},
+             {"rate_limit", rate_limit},
+             {"manifest_sha256", reloaded->manifest_sha256}};
+  reply.update(Json(diff));
+  append_ok(out.replies, request.id, std::move(reply));
+}
+
+}  // namespace remo::server
