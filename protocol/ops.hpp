@@ -31,9 +31,9 @@ inline constexpr std::string_view kLock = "lock";
 inline constexpr std::string_view kUnlock = "unlock";
 
 inline constexpr std::array kProjectOps{kPing, kInfo, kGet, kClaim, kDelete};
-inline constexpr std::array kAdminOps{kStatus,        kGetPublicKey, kPushCreds,  kSecretDigests, kClearCreds,
-                                      kRegister,      kUnregister,   kReload,     kRotateBootstrap,
-                                      kClaimCreate,   kClaimList,    kClaimRevoke, kLock,         kUnlock};
+inline constexpr std::array kAdminOps{kStatus,    kGetPublicKey, kPushCreds, kSecretDigests,   kClearCreds,
+                                      kRegister,  kUnregister,   kReload,    kRotateBootstrap, kClaimCreate,
+                                      kClaimList, kClaimRevoke,  kLock,      kUnlock};
 }  // namespace op
 
 namespace field {

@@ -10,7 +10,7 @@
 #include "protocol/codes.hpp"
 #include "protocol/utf8.hpp"
 
-namespace remo::server {
+namespace remo::protocol {
 namespace {
 
 constexpr std::size_t kMaxQuotableLength = 64;
@@ -34,7 +34,7 @@ Result<std::uint32_t> id_value(const Json& value, const std::string& where) {
 }  // namespace
 
 Error protocol_error(std::string message) {
-  return Error{std::string(protocol::code::kProtocolError), std::move(message)};
+  return Error{std::string(code::kProtocolError), std::move(message)};
 }
 
 bool is_quotable(std::string_view client_text) noexcept {
@@ -58,7 +58,7 @@ Result<void> parse_request(std::string_view line, Request& request) {
   if (std::memchr(line.data(), '\0', line.size()) != nullptr) {
     return protocol_error("request contains a NUL byte");
   }
-  if (!protocol::is_valid_utf8(line)) return protocol_error("request is not valid UTF-8");
+  if (!is_valid_utf8(line)) return protocol_error("request is not valid UTF-8");
 
   Json body = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return protocol_error("request is not valid JSON");
@@ -76,16 +76,6 @@ Result<void> parse_request(std::string_view line, Request& request) {
   if (!op->is_string()) return protocol_error("field 'op' must be a string");
   request.op = op->get<std::string>();
   request.body = std::move(body);
-  return {};
-}
-
-Result<void> expect_only_fields(const Request& request, std::initializer_list<std::string_view> fields) {
-  for (const auto& [key, value] : request.body.items()) {
-    if (key == "op" || key == "id") continue;
-    if (std::find(fields.begin(), fields.end(), key) != fields.end()) continue;
-    std::string what = is_quotable(key) ? "unknown field '" + key + "'" : std::string("an unknown field");
-    return protocol_error(what + " for op '" + request.op + "'");
-  }
   return {};
 }
 
@@ -125,4 +115,4 @@ Result<std::optional<std::vector<std::uint32_t>>> optional_id_list_field(const R
   return std::optional<std::vector<std::uint32_t>>(std::move(ids));
 }
 
-}  // namespace remo::server
+}  // namespace remo::protocol

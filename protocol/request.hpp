@@ -14,7 +14,7 @@
 
 #include "broker/common/result.hpp"
 
-namespace remo::server {
+namespace remo::protocol {
 
 using Json = nlohmann::ordered_json;
 
@@ -31,10 +31,6 @@ inline constexpr std::size_t kMaxIdLength = 256;
 Result<void> parse_request(std::string_view line, Request& request);
 
 Error protocol_error(std::string message);
-
-// The fields an op accepts besides "op" and "id"; any other is a protocol_error (a misspelt optional field
-// such as "uid" for "uids" must not be silently ignored).
-Result<void> expect_only_fields(const Request& request, std::initializer_list<std::string_view> fields);
 
 // A required string field without NUL characters. The view lives as long as the request.
 Result<std::string_view> string_field(const Request& request, std::string_view key);
@@ -71,4 +67,18 @@ class RequestWithSecrets {
 // Client text fit to quote in a message: short, and only [A-Za-z0-9_.-]. Anything else is not quoted.
 bool is_quotable(std::string_view client_text) noexcept;
 
+}  // namespace remo::protocol
+
+// The server's handlers spell these unqualified.
+namespace remo::server {
+using protocol::is_quotable;
+using protocol::Json;
+using protocol::optional_id_field;
+using protocol::optional_id_list_field;
+using protocol::parse_request;
+using protocol::protocol_error;
+using protocol::Request;
+using protocol::RequestWithSecrets;
+using protocol::string_field;
+using protocol::wipe_string_field;
 }  // namespace remo::server

@@ -34,17 +34,18 @@ Result<crypto::AllowedSigners> load_allowed_signers(const std::filesystem::path&
 }
 
 Result<std::optional<crypto::SignerMatch>> check_bundle_signature(
-    const Request& request, std::span<const std::uint8_t> ciphertext,
+    const Json* signature, std::span<const std::uint8_t> ciphertext,
     const std::optional<crypto::AllowedSigners>& allowed) {
   if (!allowed) return std::optional<crypto::SignerMatch>{};
-  if (!request.body.contains("signature")) {
+  if (signature == nullptr) {
     return Error{std::string(protocol::code::kSignatureInvalid),
                  "missing signature: this broker accepts only signed bundles; sign the ciphertext with "
                  "`ssh-keygen -Y sign -n remo-broker -f KEY` and send the armored text in 'signature'"};
   }
-  const auto armored = string_field(request, "signature");
-  if (!armored) return armored.error();
-  auto signer = crypto::verify_ssh_signature(ciphertext, *armored, *allowed);
+  if (!signature->is_string()) return protocol_error("field 'signature' must be a string");
+  const std::string& armored = signature->get_ref<const std::string&>();
+  if (armored.find('\0') != std::string::npos) return protocol_error("field 'signature' contains a NUL");
+  auto signer = crypto::verify_ssh_signature(ciphertext, armored, *allowed);
   if (!signer) {
     return Error{std::string(protocol::code::kSignatureInvalid),
                  "bundle signature rejected: " + signer.error().message};

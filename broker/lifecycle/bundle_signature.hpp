@@ -25,7 +25,7 @@ Result<crypto::AllowedSigners> load_allowed_signers(const std::filesystem::path&
 // Otherwise the signer, or: signature_invalid (missing, malformed, wrong namespace, bad signature, key not
 // allowed; the message says which), protocol_error (not a string).
 Result<std::optional<crypto::SignerMatch>> check_bundle_signature(
-    const Request& request, std::span<const std::uint8_t> ciphertext,
+    const Json* signature, std::span<const std::uint8_t> ciphertext,
     const std::optional<crypto::AllowedSigners>& allowed);
 
 }  // namespace remo::server

@@ -25,11 +25,13 @@
 #include "broker/ops/audit_events.hpp"
 #include "broker/ops/reply.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 namespace {
 
 namespace code = protocol::code;
+namespace field = protocol::field;
 using core::ClaimLedger;
 
 std::string rfc3339(std::chrono::sys_seconds when) { return core::format_rfc3339_utc(when); }
@@ -40,80 +42,24 @@ Error ledger_unavailable(const BrokerState& broker) {
                    broker.claims_error.value_or("the broker could not open its ledger")};
 }
 
-// The value of a claim-create request, in secure memory: exactly one of value (text) and value_b64 (bytes,
-// standard base64 with padding).
-Result<std::pair<crypto::SecureBuffer, bool>> one_shot_value(const Request& request) {
-  const Json& body = request.body;
-  const bool has_text = body.contains("value");
-  const bool has_bytes = body.contains("value_b64");
-  if (has_text == has_bytes) {
-    return protocol_error(has_text ? "give either field 'value' or field 'value_b64', not both"
-                                   : "field 'value' or field 'value_b64' is required");
-  }
-  if (has_text) {
-    const auto text = string_field(request, "value");
-    if (!text) return text.error();
-    return std::pair{crypto::SecureBuffer::copy_of(*text), false};
-  }
-  const auto encoded = string_field(request, "value_b64");
-  if (!encoded) return encoded.error();
-  auto bytes = crypto::base64::decode(*encoded, crypto::base64::Padding::kRequired);
-  if (!bytes) return protocol_error("field 'value_b64' is not valid base64 (standard alphabet, padded)");
-  auto value = crypto::SecureBuffer::copy_of(std::span<const std::uint8_t>(*bytes));
-  sodium_memzero(bytes->data(), bytes->size());
-  return std::pair{std::move(value), true};
-}
-
-Result<std::int64_t> ttl_field(const Request& request) {
-  const auto field = request.body.find("ttl_seconds");
-  if (field == request.body.end()) return protocol_error("field 'ttl_seconds' is required");
-  const std::string range = "between " + std::to_string(ClaimLedger::kMinTtlSeconds) + " and " +
-                            std::to_string(ClaimLedger::kMaxTtlSeconds);
-  if (!field->is_number_integer()) return protocol_error("field 'ttl_seconds' must be an integer " + range);
-  // The parser keeps every non-negative integer as unsigned: a signed one is negative.
-  const bool in_range =
-      field->is_number_unsigned() &&
-      field->get<std::uint64_t>() >= static_cast<std::uint64_t>(ClaimLedger::kMinTtlSeconds) &&
-      field->get<std::uint64_t>() <= static_cast<std::uint64_t>(ClaimLedger::kMaxTtlSeconds);
-  if (!in_range) return protocol_error("field 'ttl_seconds' must be " + range);
-  return static_cast<std::int64_t>(field->get<std::uint64_t>());
-}
-
 }  // namespace
 
 void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  auto held = std::make_shared<RequestWithSecrets>(std::move(request),
-                                                   std::vector<std::string>{"value", "value_b64"});
+  auto held = std::make_shared<RequestWithSecrets>(
+      std::move(request),
+      std::vector<std::string>{std::string(field::kValue), std::string(field::kValueB64)});
   const Request& req = held->get();
-  if (auto fields = expect_only_fields(req, {"project", "value", "value_b64", "ttl_seconds"}); !fields) {
-    return append_error(out.replies, req.id, fields.error());
-  }
-  const auto project = string_field(req, "project");
-  if (!project) return append_error(out.replies, req.id, project.error());
-  if (!core::is_valid_project_name(*project)) {
-    return append_error(
-        out.replies, req.id,
-        protocol_error("field 'project' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)"));
-  }
-  const auto ttl = ttl_field(req);
-  if (!ttl) return append_error(out.replies, req.id, ttl.error());
-  auto value = one_shot_value(req);
-  if (!value) return append_error(out.replies, req.id, value.error());
-  if (value->first.empty())
-    return append_error(out.replies, req.id, protocol_error("a one-shot secret cannot be empty"));
-  if (value->first.size() > ClaimLedger::kMaxValueBytes) {
-    return append_error(out.replies, req.id,
-                        protocol_error("a one-shot secret is limited to " +
-                                       std::to_string(ClaimLedger::kMaxValueBytes) + " bytes"));
-  }
+  auto typed = protocol::ClaimCreateRequest::parse(req);
+  if (!typed) return append_error(out.replies, req.id, typed.error());
+  const std::string project(typed->project);
+  const std::int64_t ttl = typed->ttl_seconds;
 
   auto event = audit::begin(audit::kClaimCreate, peer);
-  event["project"] = std::string(*project);
-  event["ttl_seconds"] = *ttl;
-  if (!projects_.projects().contains(std::string(*project))) {
-    const Error unknown{std::string(code::kProjectUnknown),
-                        "project " + std::string(*project) + " is not registered"};
+  event["project"] = project;
+  event["ttl_seconds"] = ttl;
+  if (!projects_.projects().contains(project)) {
+    const Error unknown{std::string(code::kProjectUnknown), "project " + project + " is not registered"};
     audit::add(out.audit_events, std::move(event), audit::kDeny, unknown.code, started);
     return append_error(out.replies, req.id, unknown);
   }
@@ -123,13 +69,13 @@ void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answer
     return append_error(out.replies, req.id, unavailable);
   }
   // The value is in secure memory now: wipe the request's copy before the wait.
-  wipe_string_field(const_cast<Request&>(req), "value");      // NOLINT: held owns the request; only wiping
-  wipe_string_field(const_cast<Request&>(req), "value_b64");  // NOLINT
-  auto secret = std::make_shared<std::pair<crypto::SecureBuffer, bool>>(std::move(*value));
+  wipe_string_field(const_cast<Request&>(req), field::kValue);  // NOLINT: held owns the request; only wiping
+  wipe_string_field(const_cast<Request&>(req), field::kValueB64);  // NOLINT
+  auto secret =
+      std::make_shared<std::pair<crypto::SecureBuffer, bool>>(std::move(typed->value), typed->from_base64);
   out.blocking = BlockingWork{
-      claim_executor_,
-      [this, held = std::move(held), secret = std::move(secret), project = std::string(*project), ttl = *ttl,
-       event = std::move(event), started](Answers& answers) mutable {
+      claim_executor_, [this, held = std::move(held), secret = std::move(secret), project, ttl,
+                        event = std::move(event), started](Answers& answers) mutable {
         const Request& held_request = held->get();
         auto ticket = broker_.claims->create(project, std::move(secret->first), secret->second, ttl);
         if (!ticket) {
@@ -146,8 +92,8 @@ void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answer
 }
 
 void AdminOps::claim_list(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
-  if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out.replies, request.id, fields.error());
+  if (auto typed = protocol::ClaimListRequest::parse(request); !typed)
+    return append_error(out.replies, request.id, typed.error());
   if (!broker_.claims) return append_error(out.replies, request.id, ledger_unavailable(broker_));
   Json claims = Json::array();
   for (const core::ClaimInfo& info : broker_.claims->list()) {
@@ -164,16 +110,11 @@ void AdminOps::claim_list(const Request& request, const PeerCredentials& /*peer*
 
 void AdminOps::claim_revoke(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"claim_id"}); !fields)
-    return append_error(out.replies, request.id, fields.error());
-  const auto id = string_field(request, "claim_id");
-  if (!id) return append_error(out.replies, request.id, id.error());
-  if (!core::claim_token::looks_like_id(*id)) {
-    return append_error(out.replies, request.id,
-                        protocol_error("field 'claim_id' is not a claim id (16 lowercase hex digits)"));
-  }
+  const auto typed = protocol::ClaimRevokeRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
+  const std::string id(typed->claim_id);
   auto event = audit::begin(audit::kClaimRevoke, peer);
-  event["claim_id"] = std::string(*id);
+  event["claim_id"] = id;
   if (!broker_.claims) {
     const Error unavailable = ledger_unavailable(broker_);
     audit::add(out.audit_events, std::move(event), audit::kAllow, unavailable.code, started);
@@ -181,11 +122,11 @@ void AdminOps::claim_revoke(const Request& request, const PeerCredentials& peer,
   }
   // The project, for the audit line (a revoked claim stays listed as a tombstone).
   for (const core::ClaimInfo& info : broker_.claims->list()) {
-    if (info.id == *id) event["project"] = info.project;
+    if (info.id == id) event["project"] = info.project;
   }
   out.blocking = BlockingWork{
-      claim_executor_, [this, request_id = request.id, id = std::string(*id), event = std::move(event),
-                        started](Answers& answers) mutable {
+      claim_executor_,
+      [this, request_id = request.id, id, event = std::move(event), started](Answers& answers) mutable {
         auto revoked = broker_.claims->revoke(id);
         const std::string_view outcome = revoked ? audit::kOk : std::string_view(revoked.error().code);
         audit::add(answers.audit_events, std::move(event), audit::kAllow, outcome, started);

@@ -13,28 +13,22 @@
 #include "broker/ops/audit_events.hpp"
 #include "broker/ops/reply.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 
 void AdminOps::secret_digests(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"key_b64"}); !fields) {
-    return append_error(out.replies, request.id, fields.error());
-  }
-  const auto encoded = string_field(request, "key_b64");
-  if (!encoded) return append_error(out.replies, request.id, encoded.error());
-  auto key = crypto::base64::decode(*encoded, crypto::base64::Padding::kRequired);
-  if (!key || key->size() != core::kDigestKeySize) {
-    return append_error(out.replies, request.id, protocol::code::kProtocolError,
-                        "field 'key_b64' must be the base64 of 32 random bytes");
-  }
+  const auto typed = protocol::SecretDigestsRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
+  static_assert(protocol::SecretDigestsRequest::kKeySize == core::kDigestKeySize);
+  const std::span<const std::uint8_t> key = typed->key.span();
   const auto snapshot = broker_.store.snapshot();
   Json digests = Json::object();
   for (const std::string& name : snapshot->secrets->names()) {
     const core::SecretEntry* value = snapshot->secrets->find(name);
-    digests[name] = core::secret_digest_hex(*key, name, value->bytes.span());
+    digests[name] = core::secret_digest_hex(key, name, value->bytes.span());
   }
-  sodium_memzero(key->data(), key->size());
 
   auto event = audit::begin(audit::kCredsDigests, peer);
   event["secret_count"] = digests.size();

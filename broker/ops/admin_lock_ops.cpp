@@ -13,6 +13,7 @@
 #include "broker/ops/audit_events.hpp"
 #include "broker/ops/reply.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 namespace {
@@ -21,23 +22,6 @@ namespace code = protocol::code;
 
 std::string peer_text(const PeerCredentials& peer) {
   return "uid " + std::to_string(peer.uid) + " (pid " + std::to_string(peer.pid) + ")";
-}
-
-// An optional short, single-line, printable reason: it ends up in status, logs and audit lines.
-Result<std::string> reason_field(const Request& request) {
-  if (!request.body.contains("reason")) return std::string();
-  const auto reason = string_field(request, "reason");
-  if (!reason) return reason.error();
-  if (reason->size() > kMaxLockReasonLength) {
-    return protocol_error("field 'reason' is longer than " + std::to_string(kMaxLockReasonLength) + " bytes");
-  }
-  if (std::any_of(reason->begin(), reason->end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte < 0x20 || byte == 0x7f;
-      })) {
-    return protocol_error("field 'reason' must not contain control characters");
-  }
-  return std::string(*reason);
 }
 
 Json lock_reply(const core::LockState::Info& info, bool changed) {
@@ -70,15 +54,14 @@ Json lock_status(const BrokerState& broker) {
 
 void AdminOps::lock(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"reason"}); !fields)
-    return append_error(out.replies, request.id, fields.error());
-  const auto reason = reason_field(request);
-  if (!reason) return append_error(out.replies, request.id, reason.error());
+  const auto typed = protocol::LockRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
+  const std::string reason(typed->reason);
   if (!broker_.lock) return append_error(out.replies, request.id, no_lock_state());
 
   auto event = audit::begin(audit::kBrokerLock, peer);
-  event["reason"] = *reason;
-  const auto changed = broker_.lock->lock(peer_text(peer), *reason);
+  event["reason"] = reason;
+  const auto changed = broker_.lock->lock(peer_text(peer), reason);
   if (!changed) {
     spdlog::error("lock: {}", changed.error().message);
     audit::add(out.audit_events, std::move(event), audit::kAllow, changed.error().code, started);
@@ -87,7 +70,7 @@ void AdminOps::lock(const Request& request, const PeerCredentials& peer, Answers
   const core::LockState::Info info = broker_.lock->info();
   if (*changed) {
     spdlog::warn("lock: the broker is locked by {}{}{}; project sockets answer only ping", peer_text(peer),
-                 reason->empty() ? "" : ": ", *reason);
+                 reason.empty() ? "" : ": ", reason);
     if (changed_) changed_();
   }
   event["changed"] = *changed;
@@ -97,8 +80,8 @@ void AdminOps::lock(const Request& request, const PeerCredentials& peer, Answers
 
 void AdminOps::unlock(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out.replies, request.id, fields.error());
+  if (auto typed = protocol::UnlockRequest::parse(request); !typed)
+    return append_error(out.replies, request.id, typed.error());
   if (!broker_.lock) return append_error(out.replies, request.id, no_lock_state());
 
   auto event = audit::begin(audit::kBrokerUnlock, peer);

@@ -6,9 +6,6 @@
 
 namespace remo::server {
 
-// Longest lock reason accepted: it is echoed in status and audit lines.
-inline constexpr std::size_t kMaxLockReasonLength = 256;
-
 // {"locked","locked_at","lock_reason","lock_error"} for status.
 Json lock_status(const BrokerState& broker);
 

@@ -27,22 +27,12 @@
 #include "broker/ops/reply.hpp"
 #include "broker/ops/unsupported_ops.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 namespace {
 
 namespace code = protocol::code;
-
-// Standard base64 with padding, canonical only (the project's strict decoder: libsodium's accepts some
-// non-ASCII bytes). Line breaks and spaces are dropped first: base64 tools wrap lines.
-std::optional<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
-  std::string compact;
-  compact.reserve(text.size());
-  for (const char c : text) {
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') compact.push_back(c);
-  }
-  return crypto::base64::decode(compact, crypto::base64::Padding::kRequired);
-}
 
 std::string sha256_hex(const std::vector<std::uint8_t>& bytes) {
   std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
@@ -50,15 +40,6 @@ std::string sha256_hex(const std::vector<std::uint8_t>& bytes) {
   std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
   sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
   return std::string(hex.data(), crypto_hash_sha256_BYTES * 2);
-}
-
-Result<std::string> project_name_field(const Request& request) {
-  const auto name = string_field(request, "name");
-  if (!name) return name.error();
-  if (!core::is_valid_project_name(*name)) {
-    return protocol_error("field 'name' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)");
-  }
-  return std::string(*name);
 }
 
 // A project as status shows it: who may reach it and the policy it serves (the approved one).
@@ -102,23 +83,8 @@ Result<void> revoke_pending_claims(core::ClaimLedger* claims, std::string_view p
   return {};
 }
 
-// reload's optional "dry_run" flag.
-Result<bool> dry_run_field(const Request& request) {
-  const auto field = request.body.find("dry_run");
-  if (field == request.body.end()) return false;
-  if (!field->is_boolean()) return protocol_error("field 'dry_run' must be true or false");
-  return field->get<bool>();
-}
-
-// register's and reload's optional "expect_manifest_sha256": the manifest the admin reviewed.
-Result<std::optional<std::string>> expected_sha256_field(const Request& request) {
-  const auto field = request.body.find("expect_manifest_sha256");
-  if (field == request.body.end()) return std::optional<std::string>{};
-  const bool hex =
-      field->is_string() && field->get_ref<const std::string&>().size() == 64 &&
-      field->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") == std::string::npos;
-  if (!hex) return protocol_error("field 'expect_manifest_sha256' must be 64 lowercase hex digits");
-  return std::optional<std::string>{field->get<std::string>()};
+std::optional<std::string> owned(std::optional<std::string_view> text) {
+  return text ? std::optional<std::string>(*text) : std::nullopt;
 }
 
 // An admin change that failed after validation: audited with its code, then answered.
@@ -148,19 +114,19 @@ bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
 void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
   static constexpr std::array<std::pair<std::string_view, Op>, 13> kOps = {{
-      {"status", &AdminOps::status},
-      {"get-public-key", &AdminOps::get_public_key},
-      {"push-creds", &AdminOps::push_creds},
-      {"clear-creds", &AdminOps::clear_creds},
-      {"register", &AdminOps::register_project},
-      {"unregister", &AdminOps::unregister_project},
-      {"reload", &AdminOps::reload_project},
-      {"rotate-bootstrap", &AdminOps::rotate_bootstrap},
-      {"secret-digests", &AdminOps::secret_digests},
-      {"claim-list", &AdminOps::claim_list},
-      {"claim-revoke", &AdminOps::claim_revoke},
-      {"lock", &AdminOps::lock},
-      {"unlock", &AdminOps::unlock},
+      {protocol::op::kStatus, &AdminOps::status},
+      {protocol::op::kGetPublicKey, &AdminOps::get_public_key},
+      {protocol::op::kPushCreds, &AdminOps::push_creds},
+      {protocol::op::kClearCreds, &AdminOps::clear_creds},
+      {protocol::op::kRegister, &AdminOps::register_project},
+      {protocol::op::kUnregister, &AdminOps::unregister_project},
+      {protocol::op::kReload, &AdminOps::reload_project},
+      {protocol::op::kRotateBootstrap, &AdminOps::rotate_bootstrap},
+      {protocol::op::kSecretDigests, &AdminOps::secret_digests},
+      {protocol::op::kClaimList, &AdminOps::claim_list},
+      {protocol::op::kClaimRevoke, &AdminOps::claim_revoke},
+      {protocol::op::kLock, &AdminOps::lock},
+      {protocol::op::kUnlock, &AdminOps::unlock},
   }};
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
@@ -170,7 +136,7 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
                         "the audit log cannot be written; audited admin ops are refused until it can (status "
                         "shows audit.state and audit.error)");
   }
-  if (request.op == "claim-create") return claim_create(std::move(request), peer, out);  // owns the value
+  if (request.op == protocol::op::kClaimCreate) return claim_create(std::move(request), peer, out);
   for (const auto& [name, op] : kOps) {
     if (request.op == name) return (this->*op)(request, peer, out);
   }
@@ -178,8 +144,8 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
 }
 
 void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
-  if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out.replies, request.id, fields.error());
+  if (auto typed = protocol::StatusRequest::parse(request); !typed)
+    return append_error(out.replies, request.id, typed.error());
   Json projects = Json::array();
   for (const auto& [name, project] : projects_.projects()) {  // check_drift changes no entry of this map
     Json entry = project_status(project);
@@ -221,8 +187,8 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
 }
 
 void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
-  if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out.replies, request.id, fields.error());
+  if (auto typed = protocol::GetPublicKeyRequest::parse(request); !typed)
+    return append_error(out.replies, request.id, typed.error());
   append_ok(out.replies, request.id, Json{{"recipient", broker_.recipient}});
 }
 
@@ -230,21 +196,14 @@ void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*p
 // Only then is secrets.enc replaced (atomically) and the in-memory set swapped.
 void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"ciphertext_b64", "signature"}); !fields) {
-    return append_error(out.replies, request.id, fields.error());
-  }
-  const auto encoded = string_field(request, "ciphertext_b64");
-  if (!encoded) return append_error(out.replies, request.id, encoded.error());
-  const auto ciphertext = decode_base64(*encoded);
-  if (!ciphertext) {
-    return append_error(out.replies, request.id, code::kProtocolError,
-                        "field 'ciphertext_b64' is not valid base64");
-  }
+  const auto push = protocol::PushCredsRequest::parse(request);
+  if (!push) return append_error(out.replies, request.id, push.error());
+  const std::vector<std::uint8_t>* ciphertext = &push->ciphertext;
   auto event = audit::begin(audit::kCredsPush, peer);
   event["ciphertext_sha256"] = sha256_hex(*ciphertext);
 
   // Before anything else looks at the bundle: only a signed one is decrypted, when signatures are required.
-  auto signer = check_bundle_signature(request, *ciphertext, broker_.allowed_signers);
+  auto signer = check_bundle_signature(push->signature, *ciphertext, broker_.allowed_signers);
   if (!signer) {
     event["signature_error"] = signer.error().message;
     return fail(std::move(event), started, request.id, signer.error(), out);
@@ -252,7 +211,7 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
   if (*signer) {
     event["signer_fingerprint"] = (*signer)->fingerprint;
     event["signer_principals"] = (*signer)->principal;
-  } else if (request.body.contains("signature")) {
+  } else if (push->signature != nullptr) {
     event["signature"] = "ignored (no allowed_signers configured)";
   }
   if (auto allowed = check_push_allowed(broker_); !allowed) {
@@ -285,8 +244,8 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
 
 void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out.replies, request.id, fields.error());
+  if (auto typed = protocol::ClearCredsRequest::parse(request); !typed)
+    return append_error(out.replies, request.id, typed.error());
   auto event = audit::begin(audit::kCredsClear, peer);
   broker_.store.clear();  // the old set is wiped when its last reader lets go
   if (auto shredded = core::shred_file(broker_.secrets_file); !shredded) {
@@ -306,45 +265,23 @@ void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, 
 
 void AdminOps::register_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields =
-          expect_only_fields(request, {"name", "project_path", "uids", "gid", "expect_manifest_sha256"});
-      !fields) {
-    return append_error(out.replies, request.id, fields.error());
-  }
-  const auto name = project_name_field(request);
-  if (!name) return append_error(out.replies, request.id, name.error());
-  const auto path_text = string_field(request, "project_path");
-  if (!path_text) return append_error(out.replies, request.id, path_text.error());
-  std::filesystem::path project_path = std::filesystem::path(*path_text).lexically_normal();
-  if (!project_path.is_absolute()) {
-    return append_error(out.replies, request.id, code::kProtocolError,
-                        "field 'project_path' must be an absolute path");
-  }
-  if (!project_path.has_filename()) project_path = project_path.parent_path();  // a trailing '/'
-  const auto uids = optional_id_list_field(request, "uids");
-  if (!uids) return append_error(out.replies, request.id, uids.error());
-  if (*uids && (*uids)->empty()) {  // never read as "nobody" by one side and "anybody" by the other
-    return append_error(out.replies, request.id, code::kProtocolError,
-                        "field 'uids' must list at least one uid (omit it to serve any uid)");
-  }
-  const auto gid = optional_id_field(request, "gid");
-  if (!gid) return append_error(out.replies, request.id, gid.error());
-  const auto expected = expected_sha256_field(request);
-  if (!expected) return append_error(out.replies, request.id, expected.error());
+  const auto typed = protocol::RegisterRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
+  const std::string name(typed->name);
 
   auto event = audit::begin(audit::kProjectRegister, peer);
-  event["project"] = *name;
-  event["project_path"] = project_path.string();
-  core::Registration registration{*name, project_path, {}, *gid, std::nullopt, std::nullopt};
-  if (*uids) registration.uids.assign((*uids)->begin(), (*uids)->end());
+  event["project"] = name;
+  event["project_path"] = typed->project_path.string();
+  core::Registration registration{name, typed->project_path, {}, typed->gid, std::nullopt, std::nullopt};
+  if (typed->uids) registration.uids.assign(typed->uids->begin(), typed->uids->end());
 
-  if (!projects_.projects().contains(*name)) {  // one-shot secrets a former project of this name left behind
-    auto revoked = revoke_pending_claims(broker_.claims.get(), *name, "register", peer, out);
+  if (!projects_.projects().contains(name)) {  // one-shot secrets a former project of this name left behind
+    auto revoked = revoke_pending_claims(broker_.claims.get(), name, "register", peer, out);
     if (!revoked) return fail(std::move(event), started, request.id, revoked.error(), out);
   }
-  const auto added = projects_.add(std::move(registration), *expected);
+  const auto added = projects_.add(std::move(registration), owned(typed->expect_manifest_sha256));
   if (!added) return fail(std::move(event), started, request.id, added.error(), out);
-  spdlog::info("register: project {} on {}", *name, (*added)->socket_path.string());
+  spdlog::info("register: project {} on {}", name, (*added)->socket_path.string());
   if (changed_) changed_();
   event["manifest_sha256"] = (*added)->registration.policy->manifest_sha256;
   event["allowlist"] = (*added)->registration.policy->allowlist;
@@ -357,25 +294,24 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
 
 void AdminOps::unregister_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"name"}); !fields)
-    return append_error(out.replies, request.id, fields.error());
-  const auto name = project_name_field(request);
-  if (!name) return append_error(out.replies, request.id, name.error());
+  const auto typed = protocol::UnregisterRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
+  const std::string name(typed->name);
 
   auto event = audit::begin(audit::kProjectUnregister, peer);
-  event["project"] = *name;
-  if (!projects_.projects().contains(*name)) {
+  event["project"] = name;
+  if (!projects_.projects().contains(name)) {
     return fail(std::move(event), started, request.id,
-                Error{std::string(code::kProjectUnknown), "no project named " + *name + " is registered"},
+                Error{std::string(code::kProjectUnknown), "no project named " + name + " is registered"},
                 out);
   }
-  if (auto revoked = revoke_pending_claims(broker_.claims.get(), *name, "unregister", peer, out); !revoked) {
+  if (auto revoked = revoke_pending_claims(broker_.claims.get(), name, "unregister", peer, out); !revoked) {
     return fail(std::move(event), started, request.id, revoked.error(), out);
   }
-  if (auto removed = projects_.remove(*name); !removed) {
+  if (auto removed = projects_.remove(name); !removed) {
     return fail(std::move(event), started, request.id, removed.error(), out);
   }
-  spdlog::info("unregister: project {}", *name);
+  spdlog::info("unregister: project {}", name);
   if (changed_) changed_();
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
   append_ok(out.replies, request.id);
@@ -383,36 +319,33 @@ void AdminOps::unregister_project(const Request& request, const PeerCredentials&
 
 void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"name", "dry_run", "expect_manifest_sha256"}); !fields)
-    return append_error(out.replies, request.id, fields.error());
-  const auto name = project_name_field(request);
-  if (!name) return append_error(out.replies, request.id, name.error());
-  const auto dry_run = dry_run_field(request);
-  if (!dry_run) return append_error(out.replies, request.id, dry_run.error());
-  const auto expected = expected_sha256_field(request);
-  if (!expected) return append_error(out.replies, request.id, expected.error());
+  const auto typed = protocol::ReloadRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
+  const std::string name(typed->name);
+  const bool dry_run = typed->dry_run;
 
   auto event = audit::begin(audit::kProjectReload, peer);
-  event["project"] = *name;
-  event["dry_run"] = *dry_run;
-  const auto reloaded = projects_.reload(*name, *dry_run, out.audit_events, *expected);
+  event["project"] = name;
+  event["dry_run"] = dry_run;
+  const auto reloaded =
+      projects_.reload(name, dry_run, out.audit_events, owned(typed->expect_manifest_sha256));
   if (!reloaded) return fail(std::move(event), started, request.id, reloaded.error(), out);
   const nlohmann::json diff = core::to_json(reloaded->diff);
-  if (*dry_run) {
-    spdlog::info("reload --dry-run: project {}: {}", *name, diff.dump());
+  if (dry_run) {
+    spdlog::info("reload --dry-run: project {}: {}", name, diff.dump());
   } else {
-    spdlog::info("reload: project {} allows {} secrets ({})", *name, reloaded->policy->allowlist.size(),
+    spdlog::info("reload: project {} allows {} secrets ({})", name, reloaded->policy->allowlist.size(),
                  diff.dump());
     if (changed_) changed_();
   }
   const Json rate_limit =
-      broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->limits_for(*name)) : Json(nullptr);
+      broker_.rate_limiter ? rate_limits_json(broker_.rate_limiter->limits_for(name)) : Json(nullptr);
   event["allowlist_size"] = reloaded->policy->allowlist.size();
   event["rate_limit"] = rate_limit;
   event["manifest_sha256"] = reloaded->manifest_sha256;
   event.update(diff);
   audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
-  Json reply{{"dry_run", *dry_run},
+  Json reply{{"dry_run", dry_run},
              {"allowlist", reloaded->policy->allowlist},
              {"rate_limit", rate_limit},
              {"manifest_sha256", reloaded->manifest_sha256}};

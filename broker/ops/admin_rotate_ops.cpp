@@ -15,17 +15,10 @@
 #include "broker/ops/audit_events.hpp"
 #include "broker/ops/reply.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 namespace {
-
-// The wire layer keeps the request in ordinary memory; wipe the identity there once it is parsed.
-void wipe_identity_field(const Request& request) {
-  auto& body = const_cast<Json&>(request.body);  // NOLINT: the handler owns the request; only wiping
-  if (!body.contains("identity") || !body["identity"].is_string()) return;
-  auto& text = body["identity"].get_ref<std::string&>();
-  sodium_memzero(text.data(), text.size());
-}
 
 // {"ok":true[,"id":ID],"recipient":...,"pending":true,"identity":"AGE-SECRET-KEY-1..."}: the reply is
 // written as usual, then its closing brace is reopened for the identity (bech32: no escaping needed).
@@ -49,31 +42,15 @@ void fail(nlohmann::json event, audit::Clock::time_point started, const Json& id
 
 void AdminOps::rotate_bootstrap(const Request& request, const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto fields = expect_only_fields(request, {"identity", "confirm", "recipient"}); !fields) {
-    return append_error(out.replies, request.id, fields.error());
-  }
-  const Json& body = request.body;
-  if (body.contains("confirm") && !body["confirm"].is_boolean()) {
-    return append_error(out.replies, request.id, protocol_error("field 'confirm' must be a boolean"));
-  }
-  const bool confirm = body.value("confirm", false);
+  auto typed = protocol::RotateBootstrapRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
   auto event = audit::begin(audit::kBootstrapRotate, peer);
-  event["phase"] = confirm ? "confirm" : "begin";
+  event["phase"] = typed->confirm ? "confirm" : "begin";
 
-  if (confirm) {
-    if (body.contains("identity")) {
-      return append_error(out.replies, request.id,
-                          protocol_error("field 'identity' is not allowed with 'confirm'"));
-    }
-    const auto text = string_field(request, "recipient");
-    if (!text) return append_error(out.replies, request.id, text.error());
-    const auto recipient = crypto::X25519Recipient::parse(*text);
-    if (!recipient) {
-      return append_error(out.replies, request.id,
-                          protocol_error("field 'recipient' is not an age X25519 recipient (age1...)"));
-    }
-    event["new_recipient"] = recipient->encode();
-    if (auto confirmed = confirm_rotation(broker_, *recipient); !confirmed) {
+  if (typed->confirm) {
+    const crypto::X25519Recipient& recipient = *typed->recipient;
+    event["new_recipient"] = recipient.encode();
+    if (auto confirmed = confirm_rotation(broker_, recipient); !confirmed) {
       spdlog::error("rotate-bootstrap: not confirmed: {}", confirmed.error().message);
       return fail(std::move(event), started, request.id, confirmed.error(), out);
     }
@@ -81,29 +58,13 @@ void AdminOps::rotate_bootstrap(const Request& request, const PeerCredentials& p
     audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
     return append_ok(out.replies, request.id, Json{{"recipient", broker_.recipient}, {"pending", false}});
   }
-
-  if (body.contains("recipient")) {
-    return append_error(out.replies, request.id, protocol_error("field 'recipient' is only for 'confirm'"));
-  }
-  std::optional<crypto::X25519Identity> supplied;
-  if (body.contains("identity")) {
-    const auto text = string_field(request, "identity");
-    if (!text) return append_error(out.replies, request.id, text.error());
-    auto identity = crypto::X25519Identity::parse(*text);
-    wipe_identity_field(request);
-    if (!identity) {
-      return append_error(
-          out.replies, request.id,
-          protocol_error("field 'identity' is not an age X25519 identity (AGE-SECRET-KEY-1...)"));
-    }
-    supplied = std::move(*identity);
-  } else if (peer.uid != 0) {
+  if (!typed->identity && peer.uid != 0) {
     // The generated key is handed out once; only root may receive it.
     return append_error(
         out.replies, request.id,
         protocol_error("a generated identity is only returned to root; pass 'identity' instead"));
   }
-  auto begun = begin_rotation(broker_, std::move(supplied));
+  auto begun = begin_rotation(broker_, std::move(typed->identity));
   if (!begun) {
     spdlog::error("rotate-bootstrap: not started: {}", begun.error().message);
     return fail(std::move(event), started, request.id, begun.error(), out);

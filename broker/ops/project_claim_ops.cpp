@@ -14,33 +14,26 @@
 #include "broker/ops/project_ops.hpp"
 #include "broker/ops/reply.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 namespace {
 
 namespace code = protocol::code;
-
-Result<void> check_token_field(const Request& request) {
-  if (auto fields = expect_only_fields(request, {"token"}); !fields) return fields;
-  const auto token = string_field(request, "token");
-  if (!token) return token.error();
-  if (!core::claim_token::looks_like_token(*token)) {
-    return protocol_error(
-        "field 'token' is not a one-shot secret token (rbc_ and 43 URL-safe base64 characters)");
-  }
-  return {};
-}
+namespace field = protocol::field;
 
 }  // namespace
 
 void ProjectOps::one_shot(Request request, const PeerCredentials& peer, Answers& out) const {
   const auto started = audit::Clock::now();
-  const bool is_claim = request.op == "claim";
-  auto held = std::make_shared<RequestWithSecrets>(std::move(request), std::vector<std::string>{"token"});
+  const bool is_claim = request.op == protocol::op::kClaim;
+  auto held = std::make_shared<RequestWithSecrets>(std::move(request),
+                                                   std::vector<std::string>{std::string(field::kToken)});
   const Request& req = held->get();
   // The kill switch and the rate limit come first; a refusal wipes the token with `held`.
   if (!gate_.admit(req, peer, is_claim ? audit::kClaimClaim : audit::kClaimDelete, out)) return;
-  if (auto valid = check_token_field(req); !valid) return append_error(out.replies, req.id, valid.error());
+  if (auto valid = protocol::TokenRequest::parse(req); !valid)
+    return append_error(out.replies, req.id, valid.error());
 
   auto event = audit::begin(is_claim ? audit::kClaimClaim : audit::kClaimDelete, peer);
   event["project"] = project_->name();
@@ -54,7 +47,7 @@ void ProjectOps::one_shot(Request request, const PeerCredentials& peer, Answers&
       claims_.executor,
       [this, held = std::move(held), event = std::move(event), started, is_claim](Answers& answers) mutable {
         const Request& held_request = held->get();
-        const std::string_view token = held_request.body.at("token").get_ref<const std::string&>();
+        const std::string_view token = held_request.body.at(field::kToken).get_ref<const std::string&>();
         std::string claim_id;
         Result<void> done;
         if (is_claim) {

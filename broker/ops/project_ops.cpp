@@ -8,6 +8,7 @@
 #include "broker/ops/reply.hpp"
 #include "broker/ops/unsupported_ops.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 
@@ -38,10 +39,12 @@ void ProjectOps::handle(std::string_view line, const PeerCredentials& peer, Answ
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
     return refuse_invalid(request, peer, parsed.error(), out);
-  if (request.op == "get") return get(request, peer, out);
-  if (request.op == "ping") return ping(request, peer, out);
-  if (request.op == "info") return info(request, peer, out);
-  if (request.op == "claim" || request.op == "delete") return one_shot(std::move(request), peer, out);
+  if (request.op == protocol::op::kGet) return get(request, peer, out);
+  if (request.op == protocol::op::kPing) return ping(request, peer, out);
+  if (request.op == protocol::op::kInfo) return info(request, peer, out);
+  if (request.op == protocol::op::kClaim || request.op == protocol::op::kDelete) {
+    return one_shot(std::move(request), peer, out);
+  }
   refuse_invalid(request, peer, unknown_op_error(request.op, kLaterProjectOps), out);
 }
 
@@ -64,8 +67,8 @@ void ProjectOps::refuse_invalid(const Request& request, const PeerCredentials& p
 
 void ProjectOps::ping(const Request& request, const PeerCredentials& peer, Answers& out) const {
   if (!gate_.admit_ping(request, peer, out)) return;
-  if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out.replies, request.id, fields.error());
+  if (auto typed = protocol::PingRequest::parse(request); !typed)
+    return append_error(out.replies, request.id, typed.error());
   append_ok(out.replies, request.id,
             Json{{"broker_version", REMO_BROKER_VERSION},
                  {"protocol_version", protocol::kProtocolVersion},
@@ -74,8 +77,8 @@ void ProjectOps::ping(const Request& request, const PeerCredentials& peer, Answe
 
 void ProjectOps::info(const Request& request, const PeerCredentials& peer, Answers& out) const {
   if (!gate_.admit(request, peer, audit::kProjectInfo, out)) return;
-  if (auto fields = expect_only_fields(request, {}); !fields)
-    return append_error(out.replies, request.id, fields.error());
+  if (auto typed = protocol::InfoRequest::parse(request); !typed)
+    return append_error(out.replies, request.id, typed.error());
   append_ok(out.replies, request.id,
             Json{{"project", project_->name()},
                  {"allowlist", project_->policy()->allowlist},
@@ -86,16 +89,9 @@ void ProjectOps::info(const Request& request, const PeerCredentials& peer, Answe
 void ProjectOps::get(const Request& request, const PeerCredentials& peer, Answers& out) const {
   const auto started = audit::Clock::now();
   if (!gate_.admit(request, peer, audit::kSecretGet, out)) return;
-  if (auto fields = expect_only_fields(request, {"name"}); !fields) {
-    return append_error(out.replies, request.id, fields.error());
-  }
-  const auto name = string_field(request, "name");
-  if (!name) return append_error(out.replies, request.id, name.error());
-  if (!core::is_valid_secret_name(*name)) {
-    return append_error(out.replies, request.id, code::kProtocolError,
-                        "field 'name' must be a secret name (^[A-Za-z0-9_]{1,128}$)");
-  }
-  const std::string secret(*name);
+  const auto typed = protocol::GetRequest::parse(request);
+  if (!typed) return append_error(out.replies, request.id, typed.error());
+  const std::string secret(typed->name);
   const auto audited = [&](std::string_view decision, std::string_view outcome) {
     audit::add_get_line(out.audit_lines, peer, project_->name(), secret, decision, outcome, started);
   };
