@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "broker/common/result.hpp"
 
@@ -28,5 +29,13 @@ class KnownInstances {
   Result<std::string> read_text() const;
   std::string path_;
 };
+
+// The text of a known_instances file, read and rewritten without I/O. A line counts when it holds at
+// least two whitespace-separated words and the first does not start with '#'.
+// The recipient pinned for instance in text, if any (the first line naming it).
+std::optional<std::string> find_pin(std::string_view text, const std::string& instance);
+// text without the lines naming instance, then "INSTANCE RECIPIENT\n". Other lines, comments included,
+// are kept as they are.
+std::string with_pin(std::string_view text, const std::string& instance, const std::string& recipient);
 
 }  // namespace remo::cli
