@@ -4,13 +4,12 @@
 #include <unistd.h>
 
 #include <array>
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "broker/cli/cli_output.hpp"
+#include "broker/cli/command_input.hpp"
 #include "broker/cli/exit_codes.hpp"
 #include "broker/cli/io.hpp"
 #include "broker/cli/reply_secret.hpp"
@@ -24,9 +23,6 @@ namespace {
 
 namespace field = protocol::field;
 namespace op = protocol::op;
-
-constexpr std::string_view kSignatureBegin = "-----BEGIN SSH SIGNATURE-----";
-constexpr std::string_view kSignatureEnd = "-----END SSH SIGNATURE-----";
 
 struct AdminCall {
   std::string command;  // "admin OP", how messages name the command
@@ -47,16 +43,6 @@ int simple(const AdminCall& call, const Json& request) {
   return print_reply(call.command, *reply, call.json);
 }
 
-Result<std::uint32_t> parse_id(const std::string& text, std::string_view what) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long value = std::strtoul(text.c_str(), &end, 10);  // NOLINT: runtime/int
-  if (text.empty() || *end != '\0' || errno != 0 || value >= 0xFFFFFFFFUL || text.front() == '-') {
-    return make_error("usage", std::string(what) + " must be a number in 0..4294967294");
-  }
-  return static_cast<std::uint32_t>(value);
-}
-
 int op_status(const AdminCall& call) { return simple(call, {{field::kOp, op::kStatus}}); }
 
 int op_get_public_key(const AdminCall& call) {
@@ -65,23 +51,6 @@ int op_get_public_key(const AdminCall& call) {
   if (call.json || reply->value("ok", false) != true) return print_reply(call.command, *reply, call.json);
   std::printf("%s\n", reply->value("recipient", std::string()).c_str());
   return kExitOk;
-}
-
-// The armored SSH signature at the start of input, and the ciphertext after it.
-Result<std::pair<std::string, std::span<const std::uint8_t>>> split_signature(
-    std::span<const std::uint8_t> input) {
-  const std::string_view text = text_of(input);
-  if (!text.starts_with(kSignatureBegin)) {
-    return make_error(
-        "usage", "--signature-on-stdin: standard input does not start with " + std::string(kSignatureBegin));
-  }
-  const std::size_t end = text.find(kSignatureEnd);
-  if (end == std::string_view::npos)
-    return make_error("usage", "--signature-on-stdin: the signature has no END line");
-  std::size_t after = end + kSignatureEnd.size();
-  if (after < text.size() && text[after] == '\r') ++after;
-  if (after < text.size() && text[after] == '\n') ++after;
-  return std::pair{std::string(text.substr(0, after)), input.subspan(after)};
 }
 
 int op_push_creds(const AdminCall& call) {

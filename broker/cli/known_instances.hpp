@@ -30,12 +30,12 @@ class KnownInstances {
   std::string path_;
 };
 
-// The text of a known_instances file, read and rewritten without I/O. A line counts when it holds at
-// least two whitespace-separated words and the first does not start with '#'.
-// The recipient pinned for instance in text, if any (the first line naming it).
+// The recipient pinned for instance in a known_instances text, if any: the second word of the first line
+// whose first word is instance. Lines with fewer than two words, and '#' comments, pin nothing.
 std::optional<std::string> find_pin(std::string_view text, const std::string& instance);
-// text without the lines naming instance, then "INSTANCE RECIPIENT\n". Other lines, comments included,
-// are kept as they are.
+
+// text without the lines whose first word is instance, then "INSTANCE RECIPIENT\n". Other lines,
+// comments included, are kept as they are.
 std::string with_pin(std::string_view text, const std::string& instance, const std::string& recipient);
 
 }  // namespace remo::cli

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "broker/cli/cli_output.hpp"
+#include "broker/cli/command_input.hpp"
 #include "broker/cli/exit_codes.hpp"
 #include "broker/cli/io.hpp"
 #include "broker/cli/project_client.hpp"
@@ -62,7 +62,6 @@ const std::string kClaimUsage =
         "  --delete          discard the one-shot secret without reading it\n") +
     std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
 
-constexpr std::size_t kMaxTokenLength = 1024;
 // claim --delete sends the project op delete instead of claim: the option is named after that op.
 constexpr std::string_view kDeleteOption = protocol::op::kDelete;
 
@@ -74,46 +73,6 @@ int write_value(std::string_view command, const crypto::SecureBuffer& value, boo
     written = write_output("-", std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>("\n"), 1),
                            0600);  // NOLINT
   return written ? kExitOk : report_failure(command, written.error());
-}
-
-bool is_env_name(std::string_view name) {
-  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
-  for (const char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_')) return false;
-  }
-  return true;
-}
-
-// Printable ASCII without quotes, backslashes or spaces: any token the broker issues, and nothing that
-// needs escaping. The message never quotes the token.
-bool is_token_text(std::string_view token) {
-  if (token.empty() || token.size() > kMaxTokenLength) return false;
-  for (const char c : token) {
-    if (c <= ' ' || c > '~' || c == '"' || c == '\\') return false;
-  }
-  return true;
-}
-
-struct WantedSecret {
-  std::string secret;
-  std::string variable;
-};
-
-// exec's --env NAME[=VAR] options. Errors (code usage) name the offending option.
-Result<std::vector<WantedSecret>> parse_env_specs(const std::vector<std::string>& specs) {
-  std::vector<WantedSecret> wanted;
-  for (const std::string& spec : specs) {
-    const auto eq = spec.find('=');
-    WantedSecret item{spec.substr(0, eq), eq == std::string::npos ? spec.substr(0, eq) : spec.substr(eq + 1)};
-    if (!core::is_valid_secret_name(item.secret)) {
-      return make_error("usage", "--env " + spec + ": NAME must match ^[A-Za-z0-9_]{1,128}$");
-    }
-    if (!is_env_name(item.variable)) {
-      return make_error("usage", "--env " + spec + ": VAR must be an environment variable name");
-    }
-    wanted.push_back(std::move(item));
-  }
-  return wanted;
 }
 
 // "VAR=value\0" for each secret, in secure memory until exec replaces this process image.
