@@ -22,7 +22,8 @@ TEST(ParseId, AcceptsDecimalNumbersBelowTheLargestUint32) {
 }
 
 TEST(ParseId, RefusesEverythingElseNamingTheOption) {
-  for (const std::string_view bad : {"", "-1", "4294967295", "99999999999999999999", "12a", "1 ", "0x10", "+"}) {
+  for (const std::string_view bad :
+       {"", "-1", "4294967295", "99999999999999999999", "12a", "1 ", "0x10", "+"}) {
     auto id = parse_id(std::string(bad), "--ttl");
     ASSERT_FALSE(id.ok()) << bad;
     EXPECT_EQ(id.error().code, "usage");
