@@ -6,7 +6,25 @@
 #include <span>
 #include <string_view>
 
+#include "protocol/ops.hpp"
+
 namespace remo::cli {
+
+// The command words of remo-brokerctl, in one place. `get` and `claim` are the project ops of those
+// names by definition (each command sends that op), so they are spelled from protocol::op.
+namespace command_name {
+inline constexpr std::string_view kKeygen = "keygen";
+inline constexpr std::string_view kRecipient = "recipient";
+inline constexpr std::string_view kEncrypt = "encrypt";
+inline constexpr std::string_view kDecrypt = "decrypt";
+inline constexpr std::string_view kRotate = "rotate";
+inline constexpr std::string_view kAdmin = "admin";
+inline constexpr std::string_view kPush = "push";
+inline constexpr std::string_view kGet = protocol::op::kGet;
+inline constexpr std::string_view kExec = "exec";
+inline constexpr std::string_view kClaim = protocol::op::kClaim;
+inline constexpr std::string_view kGitCredential = "git-credential";
+}  // namespace command_name
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;

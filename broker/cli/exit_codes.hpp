@@ -6,6 +6,8 @@
 
 #include <string_view>
 
+#include "protocol/codes.hpp"
+
 namespace remo::cli::exit_code {
 
 inline constexpr int kOk = 0;
@@ -27,10 +29,14 @@ struct BrokerCodeStatus {
 
 // Broker error codes (protocol/codes.hpp) and their statuses: 10 and up, in the protocol's order.
 inline constexpr BrokerCodeStatus kBrokerCodes[] = {
-    {"denied", 10},          {"not_found", 11},        {"rate_limited", 12},       {"locked", 13},
-    {"protocol_error", 14},  {"peer_unexpected", 15},  {"internal_error", 16},     {"decrypt_failed", 17},
-    {"invalid_payload", 18}, {"manifest_invalid", 19}, {"manifest_not_found", 20}, {"project_unknown", 21},
-    {"project_exists", 22},  {"bootstrap_error", 23},  {"signature_invalid", 24},
+    {protocol::code::kDenied, 10},           {protocol::code::kNotFound, 11},
+    {protocol::code::kRateLimited, 12},      {protocol::code::kLocked, 13},
+    {protocol::code::kProtocolError, 14},    {protocol::code::kPeerUnexpected, 15},
+    {protocol::code::kInternalError, 16},    {protocol::code::kDecryptFailed, 17},
+    {protocol::code::kInvalidPayload, 18},   {protocol::code::kManifestInvalid, 19},
+    {protocol::code::kManifestNotFound, 20}, {protocol::code::kProjectUnknown, 21},
+    {protocol::code::kProjectExists, 22},    {protocol::code::kBootstrapError, 23},
+    {protocol::code::kSignatureInvalid, 24},
 };
 
 inline int for_broker_code(std::string_view code) {

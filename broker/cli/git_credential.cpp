@@ -20,20 +20,23 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <string>
 
 #include "broker/cli/cli_output.hpp"
 #include "broker/cli/git_credential_config.hpp"
-#include "broker/cli/git_origin.hpp"
+#include "broker/cli/git_request.hpp"
 #include "broker/cli/io.hpp"
 #include "broker/cli/project_client.hpp"
+#include "protocol/ops.hpp"
 
 namespace remo::cli {
 namespace {
 
-constexpr std::string_view kCommand = "git-credential";
-constexpr std::string_view kDefaultUsername = "x-access-token";
+constexpr std::string_view kCommand = command_name::kGitCredential;
+// The action git sends a helper to ask for a credential (gitcredentials(7)); store and erase are the
+// others. git's word is the project op's name, and get is answered with that op, so it is spelled from
+// protocol::op.
+constexpr std::string_view kGitGetAction = protocol::op::kGet;
 constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
 constexpr std::string_view kUsage =
@@ -49,15 +52,6 @@ constexpr std::string_view kUsage =
     "                  owned by root or you and writable by nobody else\n"
     "  --socket PATH   project socket (default $REMO_BROKER_SOCKET, else /run/remo-broker/project.sock)\n";
 
-using GitRequest = std::map<std::string, std::string>;
-
-// What get answers with: which secret, under which username, for which origin (for messages).
-struct GitAnswer {
-  std::string secret;
-  std::string username;
-  std::string origin;
-};
-
 std::string default_config_path() {
   if (const char* path = std::getenv("REMO_BROKER_GIT_CONFIG"); path != nullptr && *path != '\0') return path;
   if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0') {
@@ -71,7 +65,7 @@ std::string default_config_path() {
 Result<std::string> read_request_text() {
   std::string text;
   std::array<char, 4096> chunk{};
-  while (!text.starts_with('\n') && text.find("\n\n") == std::string::npos) {
+  while (!is_complete_git_request(text)) {
     const ssize_t n = ::read(STDIN_FILENO, chunk.data(), chunk.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return make_error("io", std::string("cannot read git's request: ") + std::strerror(errno));
@@ -80,68 +74,6 @@ Result<std::string> read_request_text() {
     if (text.size() > kMaxRequestBytes) return make_error("refused", "git's request is over 64 KiB");
   }
   return text;
-}
-
-// git's request: key=value lines up to an empty line. Anything git itself never sends (a NUL byte, a
-// line without '=', a field twice, a url= field) means the request is not what git meant: no answer.
-Result<GitRequest> parse_git_request(std::string_view text) {
-  if (text.find('\0') != std::string_view::npos)
-    return make_error("refused", "git's request holds a NUL byte");
-  GitRequest fields;
-  while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    const std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    if (line.empty()) break;
-    const std::size_t eq = line.find('=');
-    if (eq == std::string_view::npos || eq == 0)
-      return make_error("refused", "a line of git's request is not key=value");
-    const std::string key(line.substr(0, eq));
-    if (key == "url") return make_error("refused", "git's request names a url= (helpers are sent its parts)");
-    if (key.ends_with("[]")) continue;  // multi-valued fields (wwwauth[], capability[]): not used here
-    if (!fields.emplace(key, line.substr(eq + 1)).second) {
-      return make_error("refused", "git's request names '" + printable_excerpt(key) + "' twice");
-    }
-  }
-  return fields;
-}
-
-std::string field(const GitRequest& request, const std::string& key) {
-  const auto found = request.find(key);
-  return found == request.end() ? std::string() : found->second;
-}
-
-// The secret and username for the request's origin, or why there is none.
-Result<GitAnswer> choose_answer(const GitRequest& request, const GitCredentialConfig& config) {
-  const std::string scheme = field(request, "protocol");
-  if (scheme != "https" && scheme != "http") {
-    return make_error("refused", "protocol '" + printable_excerpt(scheme) +
-                                     "': only https (or http for an entry with allow_http)");
-  }
-  auto authority = parse_git_authority(field(request, "host"), default_port_of(scheme));
-  if (!authority) return std::move(authority).error();
-  GitAnswer answer{"", "", scheme + "://" + authority->text()};
-  const GitHostEntry* entry = config.find(*authority);
-  if (scheme == "http" && (entry == nullptr || !entry->allow_http)) {
-    return make_error("refused", "no credential for " + answer.origin +
-                                     ": plain http needs allow_http = true in the host's config entry");
-  }
-  if (entry != nullptr) {
-    answer.secret = entry->secret;
-    answer.username = entry->username;
-  } else if (auto conventional = conventional_secret(*authority)) {
-    answer.secret = std::move(*conventional);
-  } else {
-    return make_error("refused", "no credential for " + answer.origin +
-                                     ": the host has no GIT_TOKEN_ name (it holds '-', or is an IPv6 "
-                                     "literal); add a [hosts.\"" +
-                                     authority->text() + "\"] entry to the config");
-  }
-  const std::string given = field(request, "username");
-  if (!is_safe_git_username(given)) return make_error("refused", "git's username holds a control character");
-  if (!given.empty()) answer.username = given;
-  if (answer.username.empty()) answer.username = std::string(kDefaultUsername);
-  return answer;
 }
 
 // Straight from secure memory to the pipe git reads: no stdio buffer holds the value.
@@ -172,12 +104,13 @@ int run_git_credential(CommandArgs args) {
   if (parsed.positionals.size() != 1) return usage_failure(kCommand, "expects get, store or erase", kUsage);
   const std::string& action = parsed.positionals.front();
   auto text = read_request_text();
-  if (action != "get") return kExitOk;  // store, erase, and actions this helper does not know: nothing
+  if (action != kGitGetAction)
+    return kExitOk;  // store, erase, and actions this helper does not know: nothing
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (!text) return report_failure(kCommand, text.error());
   auto request = parse_git_request(*text);
   if (!request) return report_failure(kCommand, request.error());
-  if (field(*request, "host").empty()) return kExitOk;  // nothing to map: let git go on
+  if (git_field(*request, "host").empty()) return kExitOk;  // nothing to map: let git go on
 
   auto config =
       GitCredentialConfig::load(parsed.last("config").value_or(default_config_path()), !parsed.has("config"));

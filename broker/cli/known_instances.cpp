@@ -43,25 +43,21 @@ Result<std::string> KnownInstances::read_text() const {
   return std::string(reinterpret_cast<const char*>(bytes->span().data()), bytes->span().size());  // NOLINT
 }
 
-Result<std::optional<std::string>> KnownInstances::find(const std::string& instance) const {
-  auto text = read_text();
-  if (!text) return std::move(text).error();
-  std::istringstream lines(*text);
+std::optional<std::string> find_pin(std::string_view text, const std::string& instance) {
+  std::istringstream lines{std::string(text)};
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
     std::string name;
     std::string recipient;
     if (!(fields >> name >> recipient) || name.starts_with('#')) continue;
-    if (name == instance) return std::optional<std::string>(recipient);
+    if (name == instance) return recipient;
   }
-  return std::optional<std::string>{};
+  return std::nullopt;
 }
 
-Result<void> KnownInstances::pin(const std::string& instance, const std::string& recipient) const {
-  auto text = read_text();
-  if (!text) return std::move(text).error();
-  std::istringstream lines(*text);
+std::string with_pin(std::string_view text, const std::string& instance, const std::string& recipient) {
+  std::istringstream lines{std::string(text)};
   std::string line;
   std::string kept;
   while (std::getline(lines, line)) {
@@ -71,6 +67,19 @@ Result<void> KnownInstances::pin(const std::string& instance, const std::string&
     kept += line + "\n";
   }
   kept += instance + " " + recipient + "\n";
+  return kept;
+}
+
+Result<std::optional<std::string>> KnownInstances::find(const std::string& instance) const {
+  auto text = read_text();
+  if (!text) return std::move(text).error();
+  return find_pin(*text, instance);
+}
+
+Result<void> KnownInstances::pin(const std::string& instance, const std::string& recipient) const {
+  auto text = read_text();
+  if (!text) return std::move(text).error();
+  const std::string kept = with_pin(*text, instance, recipient);
   make_private_dirs(parent_of(path_));
   return write_output(path_, {reinterpret_cast<const std::uint8_t*>(kept.data()), kept.size()},
                       0600);  // NOLINT

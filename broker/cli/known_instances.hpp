@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "broker/common/result.hpp"
 
@@ -28,5 +29,13 @@ class KnownInstances {
   Result<std::string> read_text() const;
   std::string path_;
 };
+
+// The recipient pinned for instance in a known_instances text, if any: the second word of the first line
+// whose first word is instance. Lines with fewer than two words, and '#' comments, pin nothing.
+std::optional<std::string> find_pin(std::string_view text, const std::string& instance);
+
+// text without the lines whose first word is instance, then "INSTANCE RECIPIENT\n". Other lines,
+// comments included, are kept as they are.
+std::string with_pin(std::string_view text, const std::string& instance, const std::string& recipient);
 
 }  // namespace remo::cli

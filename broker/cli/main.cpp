@@ -13,18 +13,23 @@ namespace {
 
 // Every command, in the order --help lists them. A new command is a new file plus one line here.
 constexpr std::array kCommands = {
-    Command{"keygen", "generate an age X25519 identity (like age-keygen)", run_keygen},
-    Command{"recipient", "print the recipient of each identity (like age-keygen -y)", run_recipient},
-    Command{"encrypt", "encrypt a file to age recipients", run_encrypt},
-    Command{"decrypt", "decrypt an age file (all-or-nothing)", run_decrypt},
-    Command{"rotate", "replace the broker's bootstrap key (admin, on the instance)", run_rotate},
-    Command{"admin", "run an admin op on the instance's broker (status, register, claim-create, ...)",
-            run_admin},
-    Command{"push", "laptop: encrypt a bundle and load it into an instance's broker over ssh", run_push},
-    Command{"get", "devcontainer: print one secret", run_get},
-    Command{"exec", "devcontainer: run a command with secrets in its environment only", run_exec},
-    Command{"claim", "worker: claim a one-shot secret (token from $REMO_CLAIM_TOKEN or stdin)", run_claim},
-    Command{"git-credential", "devcontainer: git credential helper backed by the broker", run_git_credential},
+    Command{command_name::kKeygen, "generate an age X25519 identity (like age-keygen)", run_keygen},
+    Command{command_name::kRecipient, "print the recipient of each identity (like age-keygen -y)",
+            run_recipient},
+    Command{command_name::kEncrypt, "encrypt a file to age recipients", run_encrypt},
+    Command{command_name::kDecrypt, "decrypt an age file (all-or-nothing)", run_decrypt},
+    Command{command_name::kRotate, "replace the broker's bootstrap key (admin, on the instance)", run_rotate},
+    Command{command_name::kAdmin,
+            "run an admin op on the instance's broker (status, register, claim-create, ...)", run_admin},
+    Command{command_name::kPush, "laptop: encrypt a bundle and load it into an instance's broker over ssh",
+            run_push},
+    Command{command_name::kGet, "devcontainer: print one secret", run_get},
+    Command{command_name::kExec, "devcontainer: run a command with secrets in its environment only",
+            run_exec},
+    Command{command_name::kClaim, "worker: claim a one-shot secret (token from $REMO_CLAIM_TOKEN or stdin)",
+            run_claim},
+    Command{command_name::kGitCredential, "devcontainer: git credential helper backed by the broker",
+            run_git_credential},
 };
 
 void print_usage(std::FILE* out) {

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "broker/cli/cli_output.hpp"
+#include "broker/cli/command_input.hpp"
 #include "broker/cli/exit_codes.hpp"
 #include "broker/cli/io.hpp"
 #include "broker/cli/project_client.hpp"
@@ -62,7 +62,8 @@ const std::string kClaimUsage =
         "  --delete          discard the one-shot secret without reading it\n") +
     std::string(kSocketHelp) + "\n" + std::string(exit_code::kHelpTable);
 
-constexpr std::size_t kMaxTokenLength = 1024;
+// claim --delete sends the project op delete instead of claim: the option is named after that op.
+constexpr std::string_view kDeleteOption = protocol::op::kDelete;
 
 // Straight from secure memory to stdout: no stdio buffer holds the value.
 int write_value(std::string_view command, const crypto::SecureBuffer& value, bool newline) {
@@ -74,22 +75,51 @@ int write_value(std::string_view command, const crypto::SecureBuffer& value, boo
   return written ? kExitOk : report_failure(command, written.error());
 }
 
-bool is_env_name(std::string_view name) {
-  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
-  for (const char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_')) return false;
+// "VAR=value\0" for each secret, in secure memory until exec replaces this process image.
+Result<std::vector<crypto::SecureBuffer>> fetch_assignments(const std::string& socket_path,
+                                                            const std::vector<WantedSecret>& wanted) {
+  std::vector<crypto::SecureBuffer> assignments;
+  for (const WantedSecret& item : wanted) {
+    auto value = get_secret(socket_path, item.secret);
+    if (!value) return std::move(value).error();
+    if (std::memchr(value->data(), '\0', value->size()) != nullptr) {
+      return make_error("usage",
+                        "secret " + item.secret + " holds a NUL byte and cannot be an environment variable");
+    }
+    crypto::SecureBuffer assignment(item.variable.size() + 1 + value->size() + 1);
+    std::memcpy(assignment.data(), item.variable.data(), item.variable.size());
+    assignment.data()[item.variable.size()] = '=';
+    std::memcpy(assignment.data() + item.variable.size() + 1, value->data(), value->size());
+    assignments.push_back(std::move(assignment));  // ends in the zero the buffer was allocated with
   }
-  return true;
+  return assignments;
 }
 
-// Printable ASCII without quotes, backslashes or spaces: any token the broker issues, and nothing that
-// needs escaping. The message never quotes the token.
-bool is_token_text(std::string_view token) {
-  if (token.empty() || token.size() > kMaxTokenLength) return false;
-  for (const char c : token) {
-    if (c <= ' ' || c > '~' || c == '"' || c == '\\') return false;
+// Replaces this process with command, its environment this one's minus the wanted variables plus the
+// assignments. Returns only when exec fails: 127 when command is not found, else 126.
+int exec_with_secrets(CommandArgs command, const std::vector<WantedSecret>& wanted,
+                      std::vector<crypto::SecureBuffer>& assignments) {
+  std::vector<char*> envp;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const bool replaced = std::any_of(wanted.begin(), wanted.end(), [&](const WantedSecret& item) {
+      return text.starts_with(item.variable) && text.size() > item.variable.size() &&
+             text[item.variable.size()] == '=';
+    });
+    if (!replaced) envp.push_back(*entry);
   }
-  return true;
+  for (crypto::SecureBuffer& assignment : assignments)
+    envp.push_back(reinterpret_cast<char*>(assignment.data()));  // NOLINT
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_storage(command.begin(), command.end());
+  std::vector<char*> argv;
+  for (std::string& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  ::execvpe(argv.front(), argv.data(), envp.data());
+  const int err = errno;
+  std::fprintf(stderr, "remo-brokerctl exec: cannot run %s: %s\n", argv.front(), std::strerror(err));
+  return err == ENOENT ? 127 : 126;
 }
 
 }  // namespace
@@ -97,16 +127,17 @@ bool is_token_text(std::string_view token) {
 int run_get(CommandArgs args) {
   static constexpr std::array<OptionSpec, 2> kSpecs{{{'n', "no-newline", false}, {'\0', "socket", true}}};
   ParsedArgs parsed;
-  if (auto done = parse_or_exit("get", args, kSpecs, kGetUsage, parsed)) return *done;
-  if (parsed.positionals.size() != 1) return usage_failure("get", "expects one secret NAME", kGetUsage);
+  if (auto done = parse_or_exit(command_name::kGet, args, kSpecs, kGetUsage, parsed)) return *done;
+  if (parsed.positionals.size() != 1)
+    return usage_failure(command_name::kGet, "expects one secret NAME", kGetUsage);
   const std::string& name = parsed.positionals.front();
   if (!core::is_valid_secret_name(name)) {
-    return usage_failure("get", "NAME must match ^[A-Za-z0-9_]{1,128}$", kGetUsage);
+    return usage_failure(command_name::kGet, "NAME must match ^[A-Za-z0-9_]{1,128}$", kGetUsage);
   }
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto value = get_secret(resolve_socket(SocketKind::kProject, parsed.last("socket")), name);
-  if (!value) return report_failure("get", value.error());
-  return write_value("get", *value, !parsed.has("no-newline"));
+  if (!value) return report_failure(command_name::kGet, value.error());
+  return write_value(command_name::kGet, *value, !parsed.has("no-newline"));
 }
 
 int run_exec(CommandArgs args) {
@@ -120,74 +151,22 @@ int run_exec(CommandArgs args) {
                          kExecUsage);
   }
   if (separator + 1 >= args.size()) return usage_failure("exec", "expects -- CMD [ARGS...]", kExecUsage);
-
-  struct Wanted {
-    std::string secret;
-    std::string variable;
-  };
-  std::vector<Wanted> wanted;
-  for (const std::string& spec : parsed.all("env")) {
-    const auto eq = spec.find('=');
-    Wanted item{spec.substr(0, eq), eq == std::string::npos ? spec.substr(0, eq) : spec.substr(eq + 1)};
-    if (!core::is_valid_secret_name(item.secret)) {
-      return usage_failure("exec", "--env " + spec + ": NAME must match ^[A-Za-z0-9_]{1,128}$", kExecUsage);
-    }
-    if (!is_env_name(item.variable)) {
-      return usage_failure("exec", "--env " + spec + ": VAR must be an environment variable name",
-                           kExecUsage);
-    }
-    wanted.push_back(std::move(item));
-  }
+  auto wanted = parse_env_specs(parsed.all("env"));
+  if (!wanted) return usage_failure("exec", wanted.error().message, kExecUsage);
 
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  const std::string socket_path = resolve_socket(SocketKind::kProject, parsed.last("socket"));
-  // "VAR=value\0" for each secret, in secure memory until exec replaces this process image.
-  std::vector<crypto::SecureBuffer> assignments;
-  for (const Wanted& item : wanted) {
-    auto value = get_secret(socket_path, item.secret);
-    if (!value) return report_failure("exec", value.error());
-    if (std::memchr(value->data(), '\0', value->size()) != nullptr) {
-      return report_failure(
-          "exec", make_error("usage", "secret " + item.secret +
-                                          " holds a NUL byte and cannot be an environment variable"));
-    }
-    crypto::SecureBuffer assignment(item.variable.size() + 1 + value->size() + 1);
-    std::memcpy(assignment.data(), item.variable.data(), item.variable.size());
-    assignment.data()[item.variable.size()] = '=';
-    std::memcpy(assignment.data() + item.variable.size() + 1, value->data(), value->size());
-    assignments.push_back(std::move(assignment));  // ends in the zero the buffer was allocated with
-  }
-
-  std::vector<char*> envp;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const bool replaced = std::any_of(wanted.begin(), wanted.end(), [&](const Wanted& item) {
-      return text.starts_with(item.variable) && text.size() > item.variable.size() &&
-             text[item.variable.size()] == '=';
-    });
-    if (!replaced) envp.push_back(*entry);
-  }
-  for (crypto::SecureBuffer& assignment : assignments)
-    envp.push_back(reinterpret_cast<char*>(assignment.data()));  // NOLINT
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_storage(args.begin() + static_cast<std::ptrdiff_t>(separator) + 1,
-                                        args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::fflush(nullptr);
-  ::execvpe(argv.front(), argv.data(), envp.data());
-  const int err = errno;
-  std::fprintf(stderr, "remo-brokerctl exec: cannot run %s: %s\n", argv.front(), std::strerror(err));
-  return err == ENOENT ? 127 : 126;
+  auto assignments = fetch_assignments(resolve_socket(SocketKind::kProject, parsed.last("socket")), *wanted);
+  if (!assignments) return report_failure("exec", assignments.error());
+  return exec_with_secrets(args.subspan(separator + 1), *wanted, *assignments);
 }
 
 int run_claim(CommandArgs args) {
   static constexpr std::array<OptionSpec, 3> kSpecs{
-      {{'n', "no-newline", false}, {'\0', "delete", false}, {'\0', "socket", true}}};
+      {{'n', "no-newline", false}, {'\0', kDeleteOption, false}, {'\0', "socket", true}}};
   ParsedArgs parsed;
-  if (auto done = parse_or_exit("claim", args, kSpecs, kClaimUsage, parsed)) return *done;
-  if (parsed.positionals.size() > 1) return usage_failure("claim", "expects at most one TOKEN", kClaimUsage);
+  if (auto done = parse_or_exit(command_name::kClaim, args, kSpecs, kClaimUsage, parsed)) return *done;
+  if (parsed.positionals.size() > 1)
+    return usage_failure(command_name::kClaim, "expects at most one TOKEN", kClaimUsage);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   crypto::SecureBuffer token;
@@ -202,7 +181,7 @@ int run_claim(CommandArgs args) {
     token = crypto::SecureBuffer::copy_of(std::string_view(from_env));
   } else {
     auto input = read_secret("-");
-    if (!input) return report_failure("claim", input.error());
+    if (!input) return report_failure(command_name::kClaim, input.error());
     const std::string_view text = input->view();
     const std::size_t line_end = text.find('\n');
     std::size_t size = line_end == std::string_view::npos ? text.size() : line_end;
@@ -211,21 +190,22 @@ int run_claim(CommandArgs args) {
     token = std::move(*input);
   }
   if (!is_token_text(token.view())) {
-    return report_failure("claim", make_error("usage",
-                                              "the token is empty or not a claim token (printable ASCII, "
-                                              "no spaces or quotes, at most 1024 characters)"));
+    return report_failure(command_name::kClaim,
+                          make_error("usage",
+                                     "the token is empty or not a claim token (printable ASCII, "
+                                     "no spaces or quotes, at most 1024 characters)"));
   }
   const std::string socket_path = resolve_socket(SocketKind::kProject, parsed.last("socket"));
-  if (parsed.has("delete")) {
+  if (parsed.has(kDeleteOption)) {
     if (auto deleted = delete_claim(socket_path, token); !deleted)
-      return report_failure("claim", deleted.error());
+      return report_failure(command_name::kClaim, deleted.error());
     std::fputs("remo-brokerctl claim: the one-shot secret was deleted unread\n", stderr);
     return kExitOk;
   }
   auto value = claim_secret(socket_path, token);
   token.reset();
-  if (!value) return report_failure("claim", value.error());
-  return write_value("claim", *value, !parsed.has("no-newline"));
+  if (!value) return report_failure(command_name::kClaim, value.error());
+  return write_value(command_name::kClaim, *value, !parsed.has("no-newline"));
 }
 
 }  // namespace remo::cli

@@ -28,6 +28,7 @@
 #include "broker/core/secret_set.hpp"
 #include "broker/crypto/age.hpp"
 #include "broker/crypto/base64.hpp"
+#include "protocol/ops.hpp"
 
 namespace remo::cli {
 namespace {
@@ -70,7 +71,8 @@ class Instance {
   const SshRemote& remote() const { return remote_; }
 
   // The reply of `admin <op> --json` with input on stdin, or the exit status to stop with (after printing
-  // why).
+  // why). The words of `remo-brokerctl admin` are the admin ops' names, so op_words start with a
+  // protocol::op name.
   std::variant<Json, int> admin(const std::vector<std::string>& op_words,
                                 std::span<const std::uint8_t> input) const {
     std::vector<std::string> words = {"admin"};
@@ -117,7 +119,7 @@ class Instance {
 // --repin) unless dry_run. Returns the recipient or the exit status to stop with.
 std::variant<crypto::X25519Recipient, int> checked_recipient(const Instance& instance, bool repin,
                                                              bool dry_run) {
-  auto reply = instance.admin({"get-public-key"}, {});
+  auto reply = instance.admin({std::string(protocol::op::kGetPublicKey)}, {});
   if (const int* status = std::get_if<int>(&reply)) return *status;
   const Json& json = std::get<Json>(reply);
   auto recipient = crypto::X25519Recipient::parse(json.value("recipient", std::string()));
@@ -155,7 +157,7 @@ int dry_run(const Instance& instance, const core::SecretSet& bundle) {
   std::array<std::uint8_t, core::kDigestKeySize> key{};
   randombytes_buf(key.data(), key.size());
   const std::string key_line = crypto::base64::encode(key, crypto::base64::Padding::kRequired) + "\n";
-  auto reply = instance.admin({"secret-digests"}, bytes_of(key_line));
+  auto reply = instance.admin({std::string(protocol::op::kSecretDigests)}, bytes_of(key_line));
   if (const int* status = std::get_if<int>(&reply)) return *status;
   const Json& digests = std::get<Json>(reply)["digests"];
   if (!digests.is_object()) {
@@ -240,7 +242,7 @@ int run_push(CommandArgs args) {
   plaintext->reset();
   if (!ciphertext) return report_failure(kCommand, ciphertext.error());
 
-  std::vector<std::string> op = {"push-creds"};
+  std::vector<std::string> op = {std::string(protocol::op::kPushCreds)};
   std::vector<std::uint8_t> input;
   if (const auto key = parsed.last("sign-key")) {
     auto signature = sign(*key, *ciphertext);

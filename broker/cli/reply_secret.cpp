@@ -7,6 +7,7 @@
 #include <string>
 
 #include "broker/cli/broker_client.hpp"
+#include "protocol/ops.hpp"
 
 namespace remo::cli {
 namespace {
@@ -51,6 +52,63 @@ std::optional<std::uint32_t> read_u16(std::string_view text, std::size_t i) {
   return value;
 }
 
+// The \\uXXXX escape whose hex digits start at text[i] (a surrogate pair counts as one), appended to
+// out[n...] as UTF-8; i moves past it.
+Result<void> decode_unicode_escape(std::string_view text, std::size_t& i, std::uint8_t* out, std::size_t& n) {
+  auto unit = read_u16(text, i);
+  if (!unit) return malformed("a bad \\u escape in a reply string");
+  i += 4;
+  std::uint32_t cp = *unit;
+  if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate must be followed by a low one
+    auto low =
+        (i + 1 < text.size() && text[i] == '\\' && text[i + 1] == 'u') ? read_u16(text, i + 2) : std::nullopt;
+    if (!low || *low < 0xDC00 || *low > 0xDFFF) return malformed("a lone surrogate in a reply string");
+    i += 6;
+    cp = 0x10000 + ((cp - 0xD800) << 10U) + (*low - 0xDC00);
+  } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+    return malformed("a lone surrogate in a reply string");
+  }
+  append_utf8(cp, out, n);  // at most 4 bytes from at least 6 characters
+  return {};
+}
+
+// The escape sequence at text[i] (a backslash), decoded and appended to out[n...]; i moves past it.
+Result<void> decode_escape(std::string_view text, std::size_t& i, std::uint8_t* out, std::size_t& n) {
+  if (i + 1 >= text.size()) return malformed("a reply string ends in a backslash");
+  const char escape = text[i + 1];
+  i += 2;
+  switch (escape) {
+    case '"':
+      out[n++] = '"';
+      return {};
+    case '\\':
+      out[n++] = '\\';
+      return {};
+    case '/':
+      out[n++] = '/';
+      return {};
+    case 'b':
+      out[n++] = '\b';
+      return {};
+    case 'f':
+      out[n++] = '\f';
+      return {};
+    case 'n':
+      out[n++] = '\n';
+      return {};
+    case 'r':
+      out[n++] = '\r';
+      return {};
+    case 't':
+      out[n++] = '\t';
+      return {};
+    case 'u':
+      return decode_unicode_escape(text, i, out, n);
+    default:
+      return malformed("a bad escape in a reply string");
+  }
+}
+
 // Finds `"key":"` at the top level of a reply line as the broker writes it (no spaces; members of the
 // top-level object only, which the broker's replies make unambiguous: no other member is an object
 // holding the same key before it).
@@ -82,54 +140,7 @@ Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffe
       ++i;
       continue;
     }
-    if (i + 1 >= text.size()) return malformed("a reply string ends in a backslash");
-    const char escape = text[i + 1];
-    i += 2;
-    switch (escape) {
-      case '"':
-        out.data()[n++] = '"';
-        break;
-      case '\\':
-        out.data()[n++] = '\\';
-        break;
-      case '/':
-        out.data()[n++] = '/';
-        break;
-      case 'b':
-        out.data()[n++] = '\b';
-        break;
-      case 'f':
-        out.data()[n++] = '\f';
-        break;
-      case 'n':
-        out.data()[n++] = '\n';
-        break;
-      case 'r':
-        out.data()[n++] = '\r';
-        break;
-      case 't':
-        out.data()[n++] = '\t';
-        break;
-      case 'u': {
-        auto unit = read_u16(text, i);
-        if (!unit) return malformed("a bad \\u escape in a reply string");
-        i += 4;
-        std::uint32_t cp = *unit;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate must be followed by a low one
-          auto low = (i + 1 < text.size() && text[i] == '\\' && text[i + 1] == 'u') ? read_u16(text, i + 2)
-                                                                                    : std::nullopt;
-          if (!low || *low < 0xDC00 || *low > 0xDFFF) return malformed("a lone surrogate in a reply string");
-          i += 6;
-          cp = 0x10000 + ((cp - 0xD800) << 10U) + (*low - 0xDC00);
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          return malformed("a lone surrogate in a reply string");
-        }
-        append_utf8(cp, out.data(), n);  // at most 4 bytes from at least 6 characters
-        break;
-      }
-      default:
-        return malformed("a bad escape in a reply string");
-    }
+    if (auto decoded = decode_escape(text, i, out.data(), n); !decoded) return std::move(decoded).error();
   }
   std::memset(line.data() + start, 'x', i - start);
   out.truncate(n);
@@ -137,10 +148,10 @@ Result<std::optional<crypto::SecureBuffer>> take_json_string(crypto::SecureBuffe
 }
 
 Result<crypto::SecureBuffer> take_secret_value(crypto::SecureBuffer& line) {
-  auto text = take_json_string(line, "value");
+  auto text = take_json_string(line, protocol::field::kValue);
   if (!text) return std::move(text).error();
   if (*text) return std::move(**text);
-  auto encoded = take_json_string(line, "value_b64");
+  auto encoded = take_json_string(line, protocol::field::kValueB64);
   if (!encoded) return std::move(encoded).error();
   if (!*encoded) return malformed("the broker's reply carries neither value nor value_b64");
   const crypto::SecureBuffer& b64 = **encoded;

@@ -31,13 +31,21 @@
 #include "broker/cli/command.hpp"
 #include "broker/cli/credential_file.hpp"
 #include "broker/cli/io.hpp"
+#include "broker/cli/secure_request.hpp"
 #include "broker/crypto/age.hpp"
 #include "broker/crypto/secure_buffer.hpp"
+#include "protocol/codes.hpp"
+#include "protocol/ops.hpp"
 
 namespace remo::cli {
 namespace {
 
-constexpr std::string_view kCommand = "rotate";
+namespace field = protocol::field;
+namespace op = protocol::op;
+
+// The status reply's member that says why the bootstrap key cannot open the saved state (protocol.md,
+// status). protocol/ names request fields only; this reply member is spelled like the code it reports.
+constexpr std::string_view kStatusBootstrapError = protocol::code::kBootstrapError;
 // The files the packaged unit loads: systemd/remo-broker-seal-key's drop-in names one of them.
 constexpr std::string_view kPlainCredential = "/etc/credstore/bootstrap-key";
 constexpr std::string_view kSealedCredential = "/etc/credstore.encrypted/bootstrap-key";
@@ -69,11 +77,12 @@ int failure(std::string_view message) {
 // The generated identity in a begin reply, moved out to its own secure buffer and blanked in the line
 // before the rest of it is parsed (the JSON library keeps strings in ordinary memory).
 std::optional<crypto::SecureBuffer> take_identity(crypto::SecureBuffer& line) {
-  constexpr std::string_view kKey = "\"identity\":\"";
+  std::string key(1, '"');
+  key.append(field::kIdentity).append("\":\"");
   const std::string_view text = line.view();
-  const auto start = text.find(kKey);
+  const auto start = text.find(key);
   if (start == std::string_view::npos) return std::nullopt;
-  const auto value = start + kKey.size();
+  const auto value = start + key.size();
   const auto end = text.find('"', value);
   if (end == std::string_view::npos) return std::nullopt;
   auto identity = crypto::SecureBuffer::copy_of(text.substr(value, end - value));
@@ -86,20 +95,21 @@ struct Begun {
   std::optional<crypto::X25519Identity> generated;
 };
 
-// rotate-bootstrap, with the given identity or none (the broker generates one and returns it).
-Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519Identity* identity) {
-  crypto::SecureBuffer request = crypto::SecureBuffer::copy_of(std::string_view(R"({"op":"rotate-bootstrap"})"
-                                                                                "\n"));
-  if (identity) {
-    const crypto::SecureBuffer key = identity->encode();
-    constexpr std::string_view kHead = R"({"op":"rotate-bootstrap","identity":")";
-    constexpr std::string_view kTail = "\"}\n";
-    request = crypto::SecureBuffer(kHead.size() + key.size() + kTail.size());
-    std::memcpy(request.data(), kHead.data(), kHead.size());
-    std::memcpy(request.data() + kHead.size(), key.data(), key.size());
-    std::memcpy(request.data() + kHead.size() + key.size(), kTail.data(), kTail.size());
+// rotate-bootstrap, with the given identity or none (the broker generates one and returns it). The
+// request is written in secure memory (secure_request.hpp): a Json tree would copy the key into ordinary
+// heap strings.
+crypto::SecureBuffer begin_request(const crypto::X25519Identity* identity) {
+  const Json plain{{field::kOp, op::kRotateBootstrap}};
+  if (identity == nullptr) {
+    const std::string line = plain.dump() + "\n";
+    return crypto::SecureBuffer::copy_of(std::string_view(line));
   }
-  auto line = call_raw(socket_path, request.span());
+  const crypto::SecureBuffer key = identity->encode();
+  return request_with_secret(plain, field::kIdentity, key.span());
+}
+
+Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519Identity* identity) {
+  auto line = call_raw(socket_path, begin_request(identity).span());
   if (!line) return std::move(line).error();
   auto identity_text = take_identity(*line);
   auto reply = parse_ok_reply(line->view());
@@ -120,8 +130,9 @@ Result<Begun> request_begin(const std::string& socket_path, const crypto::X25519
 }
 
 Result<void> request_confirm(const std::string& socket_path, const std::string& recipient) {
-  auto reply =
-      call_ok(socket_path, Json{{"op", "rotate-bootstrap"}, {"confirm", true}, {"recipient", recipient}});
+  auto reply = call_ok(
+      socket_path,
+      Json{{field::kOp, op::kRotateBootstrap}, {field::kConfirm, true}, {field::kRecipient, recipient}});
   if (!reply) return std::move(reply).error();
   return {};
 }
@@ -157,9 +168,22 @@ int rotate_from_old_key(const std::string& socket_path, const CredentialFile& cr
   return kExitOk;
 }
 
-}  // namespace
+// The new key the user chose with --identity-file, if any. Errors carry the whole sentence to print.
+Result<std::optional<crypto::X25519Identity>> read_chosen_identity(const ParsedArgs& parsed) {
+  const auto file = parsed.last("identity-file");
+  if (!file) return std::optional<crypto::X25519Identity>{};
+  auto text = read_secret(*file);
+  if (!text) return make_error(text.error().code, error_line(text.error()));
+  auto identities = crypto::parse_identity_file(text->view());
+  if (!identities || identities->empty()) {
+    return make_error("usage",
+                      "identity file " + *file + ": not an age X25519 identity file (AGE-SECRET-KEY-1...)");
+  }
+  return std::optional<crypto::X25519Identity>(std::move(identities->front()));
+}
 
-int run_rotate(CommandArgs args) {
+// The command line, or the status to exit with (help printed, or a usage error).
+std::optional<int> parse_rotate_args(CommandArgs args, ParsedArgs& parsed) {
   static constexpr std::array<OptionSpec, 4> kSpecs{{{'\0', "socket", true},
                                                      {'\0', "credential-file", true},
                                                      {'\0', "systemd-creds", false},
@@ -170,7 +194,7 @@ int run_rotate(CommandArgs args) {
                  static_cast<int>(kUsage.size()), kUsage.data());
     return kExitUsage;
   }
-  const ParsedArgs& parsed = *parsed_args;
+  parsed = std::move(*parsed_args);
   if (parsed.help) {
     std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
     return kExitOk;
@@ -180,46 +204,15 @@ int run_rotate(CommandArgs args) {
                  parsed.positionals.front().c_str());
     return kExitUsage;
   }
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // keys in memory: no core file, no ptrace by this uid
-  ::umask(077);
+  return std::nullopt;
+}
 
-  const std::string socket_path = resolve_socket(SocketKind::kAdmin, parsed.last("socket"));
-  CredentialFile credential{"", parsed.has("systemd-creds")};
-  credential.path =
-      parsed.last("credential-file")
-          .value_or(std::string(credential.systemd_creds ? kSealedCredential : kPlainCredential));
-
-  std::optional<crypto::X25519Identity> chosen;
-  if (const auto file = parsed.last("identity-file")) {
-    auto text = read_secret(*file);
-    if (!text) return failure(error_line(text.error()));
-    auto identities = crypto::parse_identity_file(text->view());
-    if (!identities || identities->empty()) {
-      return failure("identity file " + *file + ": not an age X25519 identity file (AGE-SECRET-KEY-1...)");
-    }
-    chosen = std::move(identities->front());
-  }
-
-  auto status = call_ok(socket_path, Json{{"op", "status"}});
-  if (!status) return failure(error_line(status.error()));
-  if (const auto& error = (*status)["bootstrap_error"]; error.is_string()) {
-    return failure("the broker cannot open its saved state with its key: " + error.get<std::string>());
-  }
-  auto held = read_credential(credential);
-  if (!held) return failure(error_line(held.error()));
-  const std::string in_file = held->recipient().encode();
-
-  const Json& rotation = (*status)["rotation"];
-  if (!rotation.is_object()) {
-    const std::string current = status->value("recipient", std::string());
-    if (in_file != current) {
-      return failure("the credential file " + credential.path + " holds " + in_file +
-                     ", but the broker runs with " + current +
-                     "; is it the file systemd loads as bootstrap-key?");
-    }
-    return rotate_from_old_key(socket_path, credential, chosen);
-  }
-
+// A rotation the broker has pending: finish it when the credential file holds its new key, start over
+// when it still holds the old one.
+int resume_rotation(const std::string& socket_path, const CredentialFile& credential,
+                    const crypto::X25519Identity& held, const Json& rotation,
+                    const std::optional<crypto::X25519Identity>& chosen) {
+  const std::string in_file = held.recipient().encode();
   const std::string pending_new = rotation.value("new_recipient", std::string());
   const std::string pending_old = rotation.value("old_recipient", std::string());
   if (in_file == pending_new) {
@@ -227,7 +220,7 @@ int run_rotate(CommandArgs args) {
     std::fprintf(stderr, "remo-brokerctl rotate: resuming: %s already holds the new key\n",
                  credential.path.c_str());
     if (rotation.value("new_key_loaded", false) != true) {
-      if (auto given = request_begin(socket_path, &*held); !given) {
+      if (auto given = request_begin(socket_path, &held); !given) {
         return failure("the broker did not take the new key back: " + error_line(given.error()));
       }
     }
@@ -245,6 +238,46 @@ int run_rotate(CommandArgs args) {
   }
   return failure("the credential file " + credential.path + " holds " + in_file +
                  ", neither key of the pending rotation (" + pending_old + " to " + pending_new + ")");
+}
+
+// Asks the broker where it stands and starts, resumes or finishes the rotation from there.
+int rotate(const std::string& socket_path, const CredentialFile& credential,
+           const std::optional<crypto::X25519Identity>& chosen) {
+  auto status = call_ok(socket_path, Json{{field::kOp, op::kStatus}});
+  if (!status) return failure(error_line(status.error()));
+  if (const auto& error = (*status)[kStatusBootstrapError]; error.is_string()) {
+    return failure("the broker cannot open its saved state with its key: " + error.get<std::string>());
+  }
+  auto held = read_credential(credential);
+  if (!held) return failure(error_line(held.error()));
+  const Json& rotation = (*status)["rotation"];
+  if (rotation.is_object()) return resume_rotation(socket_path, credential, *held, rotation, chosen);
+  const std::string in_file = held->recipient().encode();
+  const std::string current = status->value("recipient", std::string());
+  if (in_file != current) {
+    return failure("the credential file " + credential.path + " holds " + in_file +
+                   ", but the broker runs with " + current +
+                   "; is it the file systemd loads as bootstrap-key?");
+  }
+  return rotate_from_old_key(socket_path, credential, chosen);
+}
+
+}  // namespace
+
+int run_rotate(CommandArgs args) {
+  ParsedArgs parsed;
+  if (auto done = parse_rotate_args(args, parsed)) return *done;
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // keys in memory: no core file, no ptrace by this uid
+  ::umask(077);
+
+  const std::string socket_path = resolve_socket(SocketKind::kAdmin, parsed.last("socket"));
+  CredentialFile credential{"", parsed.has("systemd-creds")};
+  credential.path =
+      parsed.last("credential-file")
+          .value_or(std::string(credential.systemd_creds ? kSealedCredential : kPlainCredential));
+  auto chosen = read_chosen_identity(parsed);
+  if (!chosen) return failure(chosen.error().message);
+  return rotate(socket_path, credential, *chosen);
 }
 
 }  // namespace remo::cli

@@ -46,8 +46,7 @@ std::string SshRemote::instance_name() const {
   return host;
 }
 
-Result<ProcessResult> SshRemote::run(const std::vector<std::string>& words,
-                                     std::span<const std::uint8_t> input) const {
+std::vector<std::string> SshRemote::ssh_argv(const std::vector<std::string>& words) const {
   std::vector<std::string> argv = {"ssh", "-T"};
   for (const std::string& option : ssh_options_) {
     argv.emplace_back("-o");
@@ -58,12 +57,12 @@ Result<ProcessResult> SshRemote::run(const std::vector<std::string>& words,
   std::string command = shell_quote(remote_command_);
   for (const std::string& word : words) command.append(1, ' ').append(shell_quote(word));
   argv.push_back(command);
+  return argv;
+}
 
-  auto result = run_process(argv, input);
-  if (!result) return std::move(result).error();
-  if (result->status != 255) return result;
-  const std::string reason = last_line(result->err);
-  const std::string text = lower(result->err);
+Error SshRemote::ssh_failure(const std::string& ssh_stderr) const {
+  const std::string reason = last_line(ssh_stderr);
+  const std::string text = lower(ssh_stderr);
   if (text.find("host key verification failed") != std::string::npos ||
       text.find("remote host identification has changed") != std::string::npos ||
       text.find("host key for") != std::string::npos) {
@@ -72,6 +71,14 @@ Result<ProcessResult> SshRemote::run(const std::vector<std::string>& words,
   }
   return make_error("ssh_unreachable", "ssh to " + destination_ + " failed: " +
                                            (reason.empty() ? std::string("exit status 255") : reason));
+}
+
+Result<ProcessResult> SshRemote::run(const std::vector<std::string>& words,
+                                     std::span<const std::uint8_t> input) const {
+  auto result = run_process(ssh_argv(words), input);
+  if (!result) return std::move(result).error();
+  if (result->status != 255) return result;
+  return ssh_failure(result->err);
 }
 
 }  // namespace remo::cli

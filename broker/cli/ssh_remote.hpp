@@ -27,6 +27,14 @@ class SshRemote {
   // (codes host_key, ssh_unreachable); the remote command's own status, whatever it is, is in the result.
   Result<ProcessResult> run(const std::vector<std::string>& words, std::span<const std::uint8_t> input) const;
 
+  // The ssh command line run() executes: the ssh options, "--", the destination, then remote_command and
+  // words, each quoted for the instance's shell, as one argument.
+  std::vector<std::string> ssh_argv(const std::vector<std::string>& words) const;
+
+  // What ssh's stderr says about a failure of ssh itself (exit 255): code host_key for a host key it
+  // refused, else ssh_unreachable; the message ends with ssh's last line.
+  Error ssh_failure(const std::string& ssh_stderr) const;
+
  private:
   std::string destination_;
   std::vector<std::string> ssh_options_;
