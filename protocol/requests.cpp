@@ -29,7 +29,8 @@ Result<std::string_view> project_name(const Request& request, std::string_view k
   const auto name = string_field(request, key);
   if (!name) return name.error();
   if (!core::is_valid_project_name(*name)) {
-    return protocol_error("field '" + std::string(key) + "' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)");
+    return protocol_error("field '" + std::string(key) +
+                          "' must be a project name (^[a-z0-9][a-z0-9_-]{0,63}$)");
   }
   return *name;
 }
@@ -190,7 +191,8 @@ Result<RegisterRequest> RegisterRequest::parse(const Request& request) {
   const auto path_text = string_field(request, field::kProjectPath);
   if (!path_text) return path_text.error();
   typed.project_path = std::filesystem::path(*path_text).lexically_normal();
-  if (!typed.project_path.is_absolute()) return protocol_error("field 'project_path' must be an absolute path");
+  if (!typed.project_path.is_absolute())
+    return protocol_error("field 'project_path' must be an absolute path");
   if (!typed.project_path.has_filename()) typed.project_path = typed.project_path.parent_path();  // a '/'
   auto uids = optional_id_list_field(request, field::kUids);
   if (!uids) return std::move(uids).error();
@@ -239,7 +241,8 @@ Result<RotateBootstrapRequest> RotateBootstrapRequest::parse(const Request& requ
   RotateBootstrapRequest typed;
   typed.confirm = body.value(field::kConfirm, false);
   if (typed.confirm) {
-    if (body.contains(field::kIdentity)) return protocol_error("field 'identity' is not allowed with 'confirm'");
+    if (body.contains(field::kIdentity))
+      return protocol_error("field 'identity' is not allowed with 'confirm'");
     const auto text = string_field(request, field::kRecipient);
     if (!text) return text.error();
     auto recipient = crypto::X25519Recipient::parse(*text);
@@ -253,7 +256,8 @@ Result<RotateBootstrapRequest> RotateBootstrapRequest::parse(const Request& requ
   if (!text) return text.error();
   auto identity = crypto::X25519Identity::parse(*text);
   wipe_field(request, field::kIdentity);
-  if (!identity) return protocol_error("field 'identity' is not an age X25519 identity (AGE-SECRET-KEY-1...)");
+  if (!identity)
+    return protocol_error("field 'identity' is not an age X25519 identity (AGE-SECRET-KEY-1...)");
   typed.identity = std::move(*identity);
   return typed;
 }

@@ -25,7 +25,6 @@
 
 namespace remo::protocol {
 
-
 enum class FieldType { kString, kInteger, kBoolean, kIntegerList };
 
 struct FieldSpec {
