@@ -18,6 +18,7 @@ namespace remo::fuzz {
 using Input = std::span<const std::uint8_t>;
 
 void request_dispatch(Input input);
+void request_parse(Input input);
 void age_header(Input input);
 void age_decrypt(Input input);
 void bundle_toml(Input input);
@@ -29,8 +30,9 @@ struct FuzzTarget {
   void (*run)(Input);
 };
 
-inline constexpr std::array<FuzzTarget, 6> kFuzzTargets = {{
+inline constexpr std::array<FuzzTarget, 7> kFuzzTargets = {{
     {"request_dispatch", &request_dispatch},
+    {"request_parse", &request_parse},
     {"age_header", &age_header},
     {"age_decrypt", &age_decrypt},
     {"bundle_toml", &bundle_toml},

@@ -79,6 +79,11 @@ cat >"$corpus/request_dispatch/rotate-ops" <<NDJSON
 NDJSON
 printf '{"op":"ping"\n[1,2]\n{"op":"get","name":"\\u0000"}\n{"op":"get","name":"x","extra":1}\r\n\xff\n' \
   >"$corpus/request_dispatch/malformed"
+# request_parse takes one line: each line of the request_dispatch seeds is a seed of its own.
+mkdir -p "$corpus/request_parse"
+for file in "$corpus"/request_dispatch/*; do
+  split -l 1 -d -a 2 "$file" "$corpus/request_parse/$(basename "$file")-"
+done
 
 # --- SSH signatures over the fuzz message ---
 printf 'remo-broker fuzz message\n' >"$work/message"

@@ -123,11 +123,11 @@ void expect_all() {
   (expect_agreement<Typed>(), ...);
 }
 
-using AllRequests = std::tuple<PingRequest, InfoRequest, GetRequest, ClaimRequest, DeleteRequest, StatusRequest,
-                               GetPublicKeyRequest, PushCredsRequest, SecretDigestsRequest, ClearCredsRequest,
-                               RegisterRequest, UnregisterRequest, ReloadRequest, RotateBootstrapRequest,
-                               ClaimCreateRequest, ClaimListRequest, ClaimRevokeRequest, LockRequest,
-                               UnlockRequest>;
+using AllRequests =
+    std::tuple<PingRequest, InfoRequest, GetRequest, ClaimRequest, DeleteRequest, StatusRequest,
+               GetPublicKeyRequest, PushCredsRequest, SecretDigestsRequest, ClearCredsRequest,
+               RegisterRequest, UnregisterRequest, ReloadRequest, RotateBootstrapRequest, ClaimCreateRequest,
+               ClaimListRequest, ClaimRevokeRequest, LockRequest, UnlockRequest>;
 
 TEST(SchemaAgreement, EveryTypedRequestMatchesItsSchemaDefinition) {
   std::apply([](auto... typed) { expect_all<decltype(typed)...>(); }, AllRequests{});
