@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Style gate: clang-format must agree with every C++ file. `dev/lint.sh --fix` rewrites them.
+# Style gate: clang-format must agree with every C++ file (`dev/lint.sh --fix` rewrites them), and no op
+# name or error code is spelled as a literal outside protocol/ (dev/check_wire_names.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-format >/dev/null; }
@@ -9,4 +10,6 @@ if [[ ${1:-} == --fix ]]; then
 else
   clang-format --dry-run --Werror "${files[@]}"
   echo "lint: ${#files[@]} files formatted"
+  python3 dev/check_wire_names.py
+  echo "lint: wire names only in protocol/"
 fi

@@ -60,4 +60,10 @@ inline constexpr std::string_view kExpectManifestSha256 = "expect_manifest_sha25
 inline constexpr std::string_view kDryRun = "dry_run";
 }  // namespace field
 
+// Reply members that share their spelling with an error code: named here so that neither is ever a literal.
+namespace reply {
+inline constexpr std::string_view kLocked = "locked";
+inline constexpr std::string_view kBootstrapError = "bootstrap_error";
+}  // namespace reply
+
 }  // namespace remo::protocol

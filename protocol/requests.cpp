@@ -98,6 +98,16 @@ Result<void> one_shot_value(const Request& request, ClaimCreateRequest& typed) {
 
 // The envelope keeps the request in ordinary memory: a key read from it is wiped there once parsed. The
 // handler owns the envelope; parsing it only ever wipes.
+// C0 controls, DEL, and the C1 controls U+0080..U+009F (UTF-8 0xC2 0x80..0x9F; the text is valid UTF-8).
+bool has_control_character(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte == 0x7f) return true;
+    if (byte == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f) return true;
+  }
+  return false;
+}
+
 void wipe_field(const Request& request, std::string_view key) {
   wipe_string_field(const_cast<Request&>(request), key);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
 }
@@ -233,6 +243,11 @@ Result<ReloadRequest> ReloadRequest::parse(const Request& request) {
 }
 
 Result<RotateBootstrapRequest> RotateBootstrapRequest::parse(const Request& request) {
+  // The identity's text is wiped however this ends, a refusal included.
+  struct WipeIdentity {
+    const Request& request;
+    ~WipeIdentity() { wipe_field(request, field::kIdentity); }
+  } const wipe_identity{request};
   if (auto fields = expect_fields(request, kFields); !fields) return std::move(fields).error();
   const Json& body = request.body;
   if (body.contains(field::kConfirm) && !body[field::kConfirm].is_boolean()) {
@@ -255,7 +270,6 @@ Result<RotateBootstrapRequest> RotateBootstrapRequest::parse(const Request& requ
   const auto text = string_field(request, field::kIdentity);
   if (!text) return text.error();
   auto identity = crypto::X25519Identity::parse(*text);
-  wipe_field(request, field::kIdentity);
   if (!identity)
     return protocol_error("field 'identity' is not an age X25519 identity (AGE-SECRET-KEY-1...)");
   typed.identity = std::move(*identity);
@@ -298,11 +312,8 @@ Result<LockRequest> LockRequest::parse(const Request& request) {
   if (reason->size() > kMaxLockReasonLength) {
     return protocol_error("field 'reason' is longer than " + std::to_string(kMaxLockReasonLength) + " bytes");
   }
-  const bool control = std::any_of(reason->begin(), reason->end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == 0x7f;
-  });
-  if (control) return protocol_error("field 'reason' must not contain control characters");
+  if (has_control_character(*reason))
+    return protocol_error("field 'reason' must not contain control characters");
   return LockRequest{*reason};
 }
 

@@ -34,9 +34,8 @@ namespace {
 
 constexpr std::string_view kCommand = command_name::kGitCredential;
 // The action git sends a helper to ask for a credential (gitcredentials(7)); store and erase are the
-// others. git's word is the project op's name, and get is answered with that op, so it is spelled from
-// protocol::op.
-constexpr std::string_view kGitGetAction = protocol::op::kGet;
+// others. It is git's word, fixed by git, whatever the broker's op is called.
+constexpr std::string_view kGitGetAction = "get";  // lint: not a wire name
 constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
 constexpr std::string_view kUsage =

@@ -6,14 +6,16 @@
 #include <utility>
 
 #include "broker/core/timestamp.hpp"
+#include "protocol/codes.hpp"
 
 namespace remo::core {
 namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 6> kGroupedOutcomes = {"rate_limited",    "locked", "protocol_error",
-                                                              "peer_unexpected", "denied", "internal_error"};
+constexpr std::array kGroupedOutcomes{protocol::code::kRateLimited,   protocol::code::kLocked,
+                                      protocol::code::kProtocolError, protocol::code::kPeerUnexpected,
+                                      protocol::code::kDenied,        protocol::code::kInternalError};
 
 std::string text_field(const json& object, const char* name) {
   const auto found = object.find(name);

@@ -14,6 +14,7 @@
 #include "broker/core/state_file.hpp"
 #include "broker/core/timestamp.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/ops.hpp"
 
 namespace remo::server {
 namespace {
@@ -239,7 +240,8 @@ Json rotation_status(const BrokerState& broker) {
                     {"new_key_loaded", holds_key(broker, r.new_recipient)}};
   }
   return Json{{"rotation", std::move(rotation)},
-              {"bootstrap_error", broker.bootstrap_error ? Json(*broker.bootstrap_error) : Json(nullptr)}};
+              {protocol::reply::kBootstrapError,
+               broker.bootstrap_error ? Json(*broker.bootstrap_error) : Json(nullptr)}};
 }
 
 Result<void> check_push_allowed(const BrokerState& broker) {

@@ -8,6 +8,7 @@
 #include "broker/ops/audit_events.hpp"
 #include "broker/ops/data_plane_gate.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/ops.hpp"
 
 namespace remo::server {
 
@@ -173,10 +174,10 @@ Result<ProjectRegistry::Reload> ProjectRegistry::reload(std::string_view name, b
   if (entry == projects_.end()) return unknown_project(name);
   RegisteredProject& project = entry->second;
   const core::ManifestReading reading = core::read_manifest(project.registration.project_path, name);
-  if (!reading.manifest || dry_run) report_drift(project, reading, "reload", events);
+  if (!reading.manifest || dry_run) report_drift(project, reading, protocol::op::kReload, events);
   if (!reading.manifest) return reading.manifest.error();
   if (auto reviewed = matches_review(*reading.manifest, expected_sha256); !reviewed) {
-    if (!dry_run) report_drift(project, reading, "reload", events);
+    if (!dry_run) report_drift(project, reading, protocol::op::kReload, events);
     return std::move(reviewed).error();
   }
 
@@ -226,7 +227,7 @@ std::optional<ManifestDrift> ProjectRegistry::check_drift(std::string_view name,
   if (entry == projects_.end() || !entry->second.registration.policy) return std::nullopt;
   RegisteredProject& project = entry->second;
   const core::ManifestReading reading = core::read_manifest(project.registration.project_path, name);
-  report_drift(project, reading, "status", events);
+  report_drift(project, reading, protocol::op::kStatus, events);
   return find_drift(*project.registration.policy, reading);
 }
 

@@ -13,6 +13,7 @@
 #include "broker/ops/audit_events.hpp"
 #include "broker/ops/reply.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/ops.hpp"
 #include "protocol/requests.hpp"
 
 namespace remo::server {
@@ -25,7 +26,7 @@ std::string peer_text(const PeerCredentials& peer) {
 }
 
 Json lock_reply(const core::LockState::Info& info, bool changed) {
-  Json reply{{"locked", info.locked}, {"changed", changed}};
+  Json reply{{protocol::reply::kLocked, info.locked}, {"changed", changed}};
   if (info.locked) {
     reply["locked_at"] = info.at ? Json(core::format_rfc3339_utc(*info.at)) : Json(nullptr);
     reply["lock_reason"] = info.reason;
@@ -41,12 +42,15 @@ Error no_lock_state() {
 
 Json lock_status(const BrokerState& broker) {
   if (!broker.lock) {
-    return Json{{"locked", false}, {"locked_at", nullptr}, {"lock_reason", nullptr}, {"lock_error", nullptr}};
+    return Json{{protocol::reply::kLocked, false},
+                {"locked_at", nullptr},
+                {"lock_reason", nullptr},
+                {"lock_error", nullptr}};
   }
   const core::LockState::Info info = broker.lock->info();
   const auto problem = broker.lock->problem();
   return Json{
-      {"locked", info.locked},
+      {protocol::reply::kLocked, info.locked},
       {"locked_at", info.locked && info.at ? Json(core::format_rfc3339_utc(*info.at)) : Json(nullptr)},
       {"lock_reason", info.locked ? Json(info.reason) : Json(nullptr)},
       {"lock_error", problem ? Json(*problem) : Json(nullptr)}};

@@ -111,7 +111,10 @@ bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
   return false;
 }
 
+// Every admin op changes (or reads) the broker's state on the control plane: its events are durable before
+// its reply leaves.
 void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
+  out.durable = true;
   using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
   static constexpr std::array<std::pair<std::string_view, Op>, 13> kOps = {{
       {protocol::op::kStatus, &AdminOps::status},
@@ -137,10 +140,13 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
                         "shows audit.state and audit.error)");
   }
   if (request.op == protocol::op::kClaimCreate) return claim_create(std::move(request), peer, out);
+  // secret-digests' key and rotate-bootstrap's identity are wiped from the request however the op ends.
+  const RequestWithSecrets held(
+      std::move(request), {std::string(protocol::field::kKeyB64), std::string(protocol::field::kIdentity)});
   for (const auto& [name, op] : kOps) {
-    if (request.op == name) return (this->*op)(request, peer, out);
+    if (held.get().op == name) return (this->*op)(held.get(), peer, out);
   }
-  append_error(out.replies, request.id, unknown_op_error(request.op, kLaterAdminOps));
+  append_error(out.replies, held.get().id, unknown_op_error(held.get().op, kLaterAdminOps));
 }
 
 void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
@@ -174,9 +180,9 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                  {"projects", std::move(projects)},
                  {"last_error", last_error ? Json(*last_error) : Json(nullptr)},
                  {"rotation", std::move(rotation["rotation"])},
-                 {"bootstrap_error", std::move(rotation["bootstrap_error"])},
+                 {protocol::reply::kBootstrapError, std::move(rotation[protocol::reply::kBootstrapError])},
                  {"claims_pending", broker_.claims ? Json(broker_.claims->pending_count()) : Json(nullptr)},
-                 {"locked", std::move(lock["locked"])},
+                 {protocol::reply::kLocked, std::move(lock[protocol::reply::kLocked])},
                  {"locked_at", std::move(lock["locked_at"])},
                  {"lock_reason", std::move(lock["lock_reason"])},
                  {"lock_error", std::move(lock["lock_error"])},
@@ -276,7 +282,7 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
   if (typed->uids) registration.uids.assign(typed->uids->begin(), typed->uids->end());
 
   if (!projects_.projects().contains(name)) {  // one-shot secrets a former project of this name left behind
-    auto revoked = revoke_pending_claims(broker_.claims.get(), name, "register", peer, out);
+    auto revoked = revoke_pending_claims(broker_.claims.get(), name, protocol::op::kRegister, peer, out);
     if (!revoked) return fail(std::move(event), started, request.id, revoked.error(), out);
   }
   const auto added = projects_.add(std::move(registration), owned(typed->expect_manifest_sha256));
@@ -305,7 +311,8 @@ void AdminOps::unregister_project(const Request& request, const PeerCredentials&
                 Error{std::string(code::kProjectUnknown), "no project named " + name + " is registered"},
                 out);
   }
-  if (auto revoked = revoke_pending_claims(broker_.claims.get(), name, "unregister", peer, out); !revoked) {
+  if (auto revoked = revoke_pending_claims(broker_.claims.get(), name, protocol::op::kUnregister, peer, out);
+      !revoked) {
     return fail(std::move(event), started, request.id, revoked.error(), out);
   }
   if (auto removed = projects_.remove(name); !removed) {

@@ -1,4 +1,5 @@
 #include "broker/ops/audit_status.hpp"
+#include "protocol/ops.hpp"
 
 #include <array>
 #include <system_error>
@@ -23,8 +24,8 @@ Json audit_status_json(const core::AuditLog& audit) {
 }
 
 bool admin_op_needs_audit(std::string_view op) {
-  static constexpr std::array<std::string_view, 4> kNotHeldBack = {"status", "get-public-key", "claim-list",
-                                                                   "lock"};
+  static constexpr std::array kNotHeldBack{protocol::op::kStatus, protocol::op::kGetPublicKey,
+                                           protocol::op::kClaimList, protocol::op::kLock};
   for (const std::string_view name : kNotHeldBack) {
     if (op == name) return false;
   }

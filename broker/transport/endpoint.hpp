@@ -27,11 +27,12 @@ struct BlockingWork {
   std::function<void(Answers&)> run;
 };
 
-// What an endpoint produces for a batch of requests: the reply lines, and their audit events. On the data
-// plane the session records the events once the replies are on their way, so that waking the audit writer
-// is never on a get's path. The control plane (the admin socket) and blocking work (one-shot secrets)
-// change state durably: there the events are in the audit file before the replies leave, so a crash the
-// change survives cannot lose its audit line.
+// What an endpoint produces for a batch of requests: the reply lines, their audit events, and whether those
+// events must be durable before the replies leave. The session applies one rule to every answer: durable
+// events are in the audit file before the replies are written, on the thread that did the work (so no
+// connection thread waits on the disk), and a crash the change survives cannot lose its audit line; other
+// events are recorded once the replies are on their way, so waking the audit writer is never on a get's
+// path. The admin socket's ops and blocking work (one-shot secrets) change state durably and say so.
 struct Answers {
   ReplyBuffer replies;
   std::vector<nlohmann::json> audit_events;
@@ -39,6 +40,8 @@ struct Answers {
   // and dumping a JSON tree per get was a third of a get's own CPU time.
   std::vector<std::string> audit_lines;
   std::optional<BlockingWork> blocking;  // set by handle() in place of a reply (see BlockingWork)
+  // Set by a handler (or blocking work) whose events must be in the audit file before its reply leaves.
+  bool durable = false;
   // Set by a refusal for being over the rate: the session writes the replies so far and answers the
   // connection's next line (buffered or not) only after a pause, so a client flooding refused lines costs
   // one refusal per pause and a neighbour waits behind one line, not a batch.

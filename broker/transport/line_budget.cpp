@@ -5,21 +5,28 @@
 
 #include <asio/post.hpp>
 
+#include <string>
 #include <string_view>
+
+#include "protocol/codes.hpp"
+#include "protocol/reply_line.hpp"
 
 namespace remo::server {
 namespace {
 
-constexpr std::string_view kOverBudgetReply =
-    R"({"ok":false,"code":"rate_limited","message":"the broker holds too many unfinished request lines and )"
-    R"(this connection's are among the largest; closing","retry_after_seconds":1})"
-    "\n";
+const std::string& over_budget_reply() {
+  static const std::string line = protocol::error_line(protocol::code::kRateLimited,
+                                                       "the broker holds too many unfinished request lines "
+                                                       "and this connection's are among the largest; closing",
+                                                       1);
+  return line;
+}
 
 void close_over_budget(const std::shared_ptr<Connection>& connection) {
   if (connection->finished || !connection->socket.is_open()) return;
   if (connection->reading) {  // no reply is being written: this one cannot interleave with another
-    ::send(connection->socket.native_handle(), kOverBudgetReply.data(), kOverBudgetReply.size(),
-           MSG_DONTWAIT | MSG_NOSIGNAL);
+    const std::string& reply = over_budget_reply();
+    ::send(connection->socket.native_handle(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   }
   spdlog::debug("closing a connection over the line buffer budget");
   connection->draining = true;

@@ -18,6 +18,7 @@
 
 #include "broker/ops/audit_events.hpp"
 #include "protocol/codes.hpp"
+#include "protocol/reply_line.hpp"
 
 namespace remo::server {
 namespace {
@@ -25,10 +26,11 @@ namespace {
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Sent, without waiting, to a client beyond max_connections before closing its connection.
-constexpr std::string_view kBusyReply =
-    R"({"ok":false,"code":"rate_limited","message":"too many connections on this socket; retry later",)"
-    R"("retry_after_seconds":1})"
-    "\n";
+const std::string& busy_reply() {
+  static const std::string line = protocol::error_line(protocol::code::kRateLimited,
+                                                       "too many connections on this socket; retry later", 1);
+  return line;
+}
 
 // How long a socket over its pace of accepts leaves new connections in the backlog.
 constexpr std::chrono::milliseconds kAcceptPause{100};
@@ -117,8 +119,8 @@ void Listener::serve(UnixSocket socket) {
       event["outcome"] = protocol::code::kRateLimited;
       audit_.record(std::move(event));
     }
-    ::send(connection->socket.native_handle(), kBusyReply.data(), kBusyReply.size(),
-           MSG_DONTWAIT | MSG_NOSIGNAL);
+    const std::string& reply = busy_reply();
+    ::send(connection->socket.native_handle(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     return;
   }
   live_connections_.fetch_add(1, std::memory_order_relaxed);

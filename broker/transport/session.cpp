@@ -83,9 +83,14 @@ void run_blocking(BlockingWork& work, Answers& out) {
   contained(out, [&] { work.run(out); });
 }
 
+// The first half of the session's one audit rule (see Answers): events that must be durable are written now,
+// by the thread that did the work, before any reply of theirs is written. The rest wait for flush().
+void write_durable_events(Answers& out, core::AuditLog& audit) {
+  if (std::exchange(out.durable, false)) audit.record_and_wait(out.audit_events, out.audit_lines);
+}
+
 // Runs the blocking work a request left on the executor it names, and resumes on the connection's strand
 // once it is done. The connection is not idle meanwhile; other connections are not affected at all.
-// Blocking work makes durable changes, so its audit events are in the file before its reply leaves.
 asio::awaitable<void> complete_blocking(Connection& connection, Answers& out, core::AuditLog& audit) {
   BlockingWork work = std::move(*out.blocking);
   out.blocking.reset();
@@ -94,14 +99,15 @@ asio::awaitable<void> complete_blocking(Connection& connection, Answers& out, co
       work.executor,
       [&]() -> asio::awaitable<void> {
         run_blocking(work, out);
-        audit.record_and_wait(out.audit_events, out.audit_lines);
+        write_durable_events(out, audit);
         co_return;
       },
       asio::use_awaitable);
   connection.busy = false;
 }
 
-// Writes and wipes the queued replies, then records their audit events. False when the client is gone
+// Writes and wipes the queued replies, then records their audit events (the second half of the audit rule:
+// the events that were not durable). False when the client is gone
 // (the events are recorded all the same: the requests were made). A client gets one idle period to take
 // the replies, and a new one from then on to send its next request. Events with no reply (refused blank
 // lines) do not count as activity.
@@ -185,6 +191,50 @@ class EndOnExit {
   Connection& connection_;
 };
 
+// Answers, flushes and paces everything the connection has buffered. False when the session must end: the
+// client is gone, a line was over the limit, or the connection is draining.
+asio::awaitable<bool> answer_available(Connection& conn, LineBuffer& lines, Endpoint& endpoint,
+                                       const PeerCredentials& peer, Answers& out, core::AuditLog& audit,
+                                       const SessionLimits& limits,
+                                       const std::optional<asio::any_io_executor>& handler_executor) {
+  for (bool more = true; more;) {
+    if (!handler_executor) {
+      more = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+      write_durable_events(out, audit);
+    } else if (lines.has_line()) {  // hop only when there is something to answer
+      conn.busy = true;             // the control plane may take a while: that is not idleness
+      more = co_await asio::co_spawn(
+          *handler_executor,
+          [&]() -> asio::awaitable<bool> {
+            const bool stopped = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
+            write_durable_events(out, audit);
+            co_return stopped;
+          },
+          asio::use_awaitable);
+      conn.busy = false;
+    } else {
+      more = false;
+    }
+    if (out.blocking) co_await complete_blocking(conn, out, audit);
+    if (lines.overflowed()) {
+      endpoint.line_too_long(peer, out);
+      append_error(out.replies, nullptr, protocol::code::kProtocolError,
+                   "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");
+      co_await flush(conn, out, limits, audit);
+      co_return false;
+    }
+    // Audit events alone (refused blank lines have no reply) are flushed too: answer_buffered stops at
+    // kAuditFlushThreshold of them.
+    const bool queued = !out.replies.empty() || audit_events_held(out) > 0;
+    if (queued && !co_await flush(conn, out, limits, audit)) co_return false;
+    if (std::exchange(out.over_rate, false)) {
+      co_await pause_after_refusal(conn);  // see kOverRatePause
+      if (conn.draining) co_return false;  // what is left was sent past the rate: shutdown need not wait
+    }
+  }
+  co_return !conn.draining;
+}
+
 }  // namespace
 
 Connection::Connection(UnixSocket client) : socket(std::move(client)), idle_timer(socket.get_executor()) {}
@@ -227,42 +277,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> connection, PeerCr
   conn.buffers = &buffers;
   LineBuffer lines(limits.line_limit, &buffers);
   for (;;) {
-    for (bool more = true; more;) {
-      if (!handler_executor) {
-        more = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
-      } else if (lines.has_line()) {  // hop only when there is something to answer
-        conn.busy = true;             // the control plane may take a while: that is not idleness
-        more = co_await asio::co_spawn(
-            *handler_executor,
-            [&]() -> asio::awaitable<bool> {
-              const bool stopped = answer_buffered(lines, endpoint, peer, out, limits.reply_flush_threshold);
-              // Control-plane changes are audited before the reply.
-              audit.record_and_wait(out.audit_events, out.audit_lines);
-              co_return stopped;
-            },
-            asio::use_awaitable);
-        conn.busy = false;
-      } else {
-        more = false;
-      }
-      if (out.blocking) co_await complete_blocking(conn, out, audit);
-      if (lines.overflowed()) {
-        endpoint.line_too_long(peer, out);
-        append_error(out.replies, nullptr, protocol::code::kProtocolError,
-                     "request line longer than " + std::to_string(limits.line_limit) + " bytes; closing");
-        co_await flush(conn, out, limits, audit);
-        co_return;
-      }
-      // Audit events alone (refused blank lines have no reply) are flushed too: answer_buffered stops at
-      // kAuditFlushThreshold of them.
-      const bool queued = !out.replies.empty() || audit_events_held(out) > 0;
-      if (queued && !co_await flush(conn, out, limits, audit)) co_return;
-      if (std::exchange(out.over_rate, false)) {
-        co_await pause_after_refusal(conn);  // see kOverRatePause
-        if (conn.draining) co_return;        // what is left was sent past the rate: shutdown need not wait
-      }
-    }
-    if (conn.draining) co_return;
+    if (!co_await answer_available(conn, lines, endpoint, peer, out, audit, limits, handler_executor))
+      co_return;
 
     // The deadline is not moved here: bytes that do not complete a request are not activity, so a client
     // trickling a line byte by byte is closed like one that sends nothing.
