@@ -36,8 +36,8 @@ struct BlockingWork {
 struct Answers {
   ReplyBuffer replies;
   std::vector<nlohmann::json> audit_events;
-  // The hot path's events (secret.get) as JSON object text without "time" (audit::add_get_line): building
-  // and dumping a JSON tree per get was a third of a get's own CPU time.
+  // The hot path's events (secret.get) as JSON object text without "time" (audit::add_get_line): written
+  // straight into text, with no JSON tree built per get (docs/benchmarks.md has the measurement).
   std::vector<std::string> audit_lines;
   std::optional<BlockingWork> blocking;  // set by handle() in place of a reply (see BlockingWork)
   // Set by a handler (or blocking work) whose events must be in the audit file before its reply leaves.
