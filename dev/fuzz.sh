@@ -54,7 +54,7 @@ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CX
   -DREMO_FUZZ=ON -DREMO_BUILD_TESTS=OFF -DREMO_BUILD_BENCHMARKS=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target fuzz_targets
 
-# The request target writes state files for every input: on a tmpfs their fsyncs cost nothing.
+# Temporary files on a tmpfs, where fsync costs nothing (the request target puts its sandbox there too).
 [[ -d /dev/shm && -w /dev/shm ]] && export TMPDIR=/dev/shm
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
