@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -304,13 +305,14 @@ def main() -> int:
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args()
     paths = args.paths
-    if not paths:
-        root = Path(__file__).resolve().parent.parent
-        paths = [str(root / p) for p in DEFAULT_PATHS]
+    if not paths:  # the defaults are the repository's, named relative to its root
+        os.chdir(Path(__file__).resolve().parent.parent)
+        paths = list(DEFAULT_PATHS)
     over = 0
     for path in source_files(paths):
         scanner = Scanner(path, path.read_text(encoding="utf-8", errors="replace"), args.max)
         scanner.scan()
+        path = os.path.relpath(path)
         if args.all:
             for line, name, length in scanner.functions:
                 print(f"{path}:{line}: {name} {length}")
