@@ -54,12 +54,21 @@ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CX
   -DREMO_FUZZ=ON -DREMO_BUILD_TESTS=OFF -DREMO_BUILD_BENCHMARKS=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target fuzz_targets
 
-# The request target writes state files for every input: on a tmpfs their fsyncs cost nothing.
+# Temporary files on a tmpfs, where fsync costs nothing (the request target puts its sandbox there too).
 [[ -d /dev/shm && -w /dev/shm ]] && export TMPDIR=/dev/shm
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# How many inputs a run executed: single-process runs end with stat:: lines, -fork runs print "#N: cov: ...".
+runs_in() {
+  local runs
+  runs=$(grep -oE '^stat::number_of_executed_units: [0-9]+' "$1" | grep -oE '[0-9]+$' | tail -n 1)
+  [[ -n $runs ]] || runs=$(grep -oE '^#[0-9]+: cov' "$1" | tail -n 1 | grep -oE '[0-9]+')
+  echo "${runs:-0}"
+}
+
 failed=()
+table=()
 for target in "${targets[@]}"; do
   artifacts=$build_dir/artifacts/$target
   mkdir -p "$artifacts"
@@ -74,17 +83,26 @@ for target in "${targets[@]}"; do
   ((jobs > 1)) && args+=(-fork="$jobs" -ignore_crashes=0)
   echo "== fuzz_$target: ${seconds}s, $jobs job(s), corpus $corpus + tests/fuzz/corpus/$target"
   log=$build_dir/fuzz_$target.log
+  started=$(date +%s.%N)
+  status=ok
   if "$build_dir/tests/fuzz/fuzz_$target" "${args[@]}" "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1; then
     # Single-process runs end with stat:: lines; -fork runs with a "#N: cov: ..." progress line.
     { grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" || grep -E '^#[0-9]+: cov' "$log" | tail -n 1 || true; } | tr -s ' \n' ' '
     echo
   else
+    status=FAILED
     failed+=("$target")
     tail -n 60 "$log"
     echo "fuzz_$target FAILED: see $log; inputs in $artifacts/" >&2
   fi
   [[ $mode == smoke ]] && rm -rf "$corpus"
+  table+=("$(awk -v t="$target" -v r="$(runs_in "$log")" -v a="$started" -v b="$(date +%s.%N)" -v s="$status" \
+    'BEGIN { d = b - a; printf "%-18s %12d %9.1f %10.0f  %s", t, r, d, (d > 0 ? r / d : 0), s }')")
 done
+
+# Executions per second show a target too slow to explore much in its time.
+printf '\n%-18s %12s %9s %10s  %s\n' target runs seconds execs/s status
+printf '%s\n' "${table[@]}"
 
 if ((${#failed[@]})); then
   echo "fuzz: ${#failed[@]} target(s) failed: ${failed[*]}" >&2

@@ -249,7 +249,7 @@ struct ClaimLedger::Impl {
     lock.unlock();
     const bool replaced = persist(Target::kSnapshot, plaintext, to);
     sodium_memzero(scratch.data(), plaintext.size());
-    // Snapshots are rare now (the first write, compaction, rekey): a large ledger's plaintext buffer
+    // Snapshots are rare (the first write, compaction, rekey): a large ledger's plaintext buffer
     // (mlocked, up to megabytes) is not worth keeping between them; journal frames need little.
     constexpr std::size_t kKeptScratch = 64 * 1024;
     if (scratch.size() > kKeptScratch) scratch.reset();
@@ -373,6 +373,14 @@ struct ClaimLedger::Impl {
     joined.wait_for(lock, wait, [&] { return open_batch->changes.size() >= target; });
     lingering = false;
   }
+
+  // Loading at open (defined below).
+  Result<void> add_pending(claim_ledger_file::Contents& contents, const std::filesystem::path& from);
+  Result<void> load_snapshot(claim_ledger_file::Contents& contents, std::uint64_t file_size,
+                             const std::filesystem::path& from);
+  Result<void> apply_frame(claim_ledger_file::Contents& contents, const std::filesystem::path& from);
+  Result<void> replay_journal(ClaimJournal::Opened& opened, const std::filesystem::path& from,
+                              std::span<const crypto::X25519Identity> identities);
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -395,7 +403,90 @@ Error ledger_corrupt(const std::filesystem::path& file, std::string_view what) {
                file.string() + ": one-shot secret ledger is corrupt: " + std::string(what)};
 }
 
+// Decrypts a snapshot or a journal frame and parses it with parse.
+template <class Parse>
+Result<claim_ledger_file::Contents> decrypt_contents(std::span<const std::uint8_t> ciphertext,
+                                                     const std::filesystem::path& from,
+                                                     std::span<const crypto::X25519Identity> identities,
+                                                     Parse parse) {
+  auto plaintext = crypto::decrypt(ciphertext, identities);
+  if (!plaintext) {
+    return Error{std::string(protocol::code::kInternalError),
+                 from.string() + ": cannot decrypt the one-shot secret ledger: " + plaintext.error().code +
+                     ": " + plaintext.error().message};
+  }
+  auto contents = parse(plaintext->span());
+  plaintext->reset();
+  if (!contents) return Error{contents.error().code, from.string() + ": " + contents.error().message};
+  return contents;
+}
+
 }  // namespace
+
+// Adds pending secrets (from the snapshot or a journal frame); a duplicate id or token hash is corruption.
+Result<void> ClaimLedger::Impl::add_pending(claim_ledger_file::Contents& contents,
+                                            const std::filesystem::path& from) {
+  for (auto& [record, value] : contents.pending) {
+    if (entries.contains(record.id) || !id_by_hash.emplace(record.token_hash, record.id).second) {
+      return ledger_corrupt(from, "duplicate id or token hash");
+    }
+    std::string json = claim_ledger_file::pending_json(record);
+    std::string id = record.id;
+    pending_bytes += record.value_size;
+    entries.emplace(std::move(id), Entry{std::move(record), std::move(json), std::move(value), true, {}});
+  }
+  return {};
+}
+
+Result<void> ClaimLedger::Impl::load_snapshot(claim_ledger_file::Contents& contents, std::uint64_t file_size,
+                                              const std::filesystem::path& from) {
+  snapshot_on_disk = true;
+  snapshot_bytes = file_size;
+  generation = contents.generation;
+  ledger_key = std::move(contents.ledger_key);
+  if (auto added = add_pending(contents, from); !added) return added;
+  for (auto& info : contents.finished) {
+    std::string json = claim_ledger_file::finished_json(info);
+    add_tombstone(std::move(info), std::move(json));
+  }
+  return {};
+}
+
+// A frame of the snapshot's generation: its pending secrets are added, its finished ones leave the entries.
+Result<void> ClaimLedger::Impl::apply_frame(claim_ledger_file::Contents& contents,
+                                            const std::filesystem::path& from) {
+  if (auto added = add_pending(contents, from); !added) return added;
+  for (auto& info : contents.finished) {
+    const auto found = entries.find(info.id);
+    if (found == entries.end()) return ledger_corrupt(from, "a frame finishes an unknown id");
+    erase_entry(found);
+    std::string json = claim_ledger_file::finished_json(info);
+    add_tombstone(std::move(info), std::move(json));
+  }
+  return {};
+}
+
+// Frames of the snapshot's generation apply on top of it, in order. Without a snapshot every frame is
+// stale (the snapshot is always written first).
+Result<void> ClaimLedger::Impl::replay_journal(ClaimJournal::Opened& opened,
+                                               const std::filesystem::path& from,
+                                               std::span<const crypto::X25519Identity> identities) {
+  for (std::size_t i = 0; i < opened.frames.size() && snapshot_on_disk; ++i) {
+    const auto& frame = opened.frames[i];
+    auto contents = decrypt_contents(frame.payload, from, identities, claim_ledger_file::parse_journal_frame);
+    if (!contents) {
+      // A last frame whose bytes are all there but do not decrypt was torn below the file system's
+      // view (a crash before its fdatasync returned): it was never acknowledged. Anywhere else: corrupt.
+      if (i + 1 != opened.frames.size()) return std::move(contents).error();
+      spdlog::warn("one-shot secret ledger: dropping an unreadable last journal frame ({})",
+                   contents.error().message);
+      return opened.journal.truncate_to(frame.offset);
+    }
+    if (contents->generation != generation) continue;  // stale: already in the snapshot
+    if (auto applied = apply_frame(*contents, from); !applied) return applied;
+  }
+  return {};
+}
 
 Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X25519Identity> identities) {
   auto impl = std::make_unique<Impl>();
@@ -405,56 +496,18 @@ Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X
 
   auto bytes = read_file_if_exists(file);
   if (!bytes) return std::move(bytes).error();
-  auto decrypt = [&](std::span<const std::uint8_t> ciphertext, const std::filesystem::path& from,
-                     auto parse) -> Result<claim_ledger_file::Contents> {
-    auto plaintext = crypto::decrypt(ciphertext, identities);
-    if (!plaintext) {
-      return Error{std::string(protocol::code::kInternalError),
-                   from.string() + ": cannot decrypt the one-shot secret ledger: " + plaintext.error().code +
-                       ": " + plaintext.error().message};
-    }
-    auto contents = parse(plaintext->span());
-    plaintext->reset();
-    if (!contents) return Error{contents.error().code, from.string() + ": " + contents.error().message};
-    return contents;
-  };
-
-  // Adds pending secrets (from the snapshot or a journal frame); a duplicate id or token hash is corruption.
-  auto add_pending = [&](claim_ledger_file::Contents& contents,
-                         const std::filesystem::path& from) -> Result<void> {
-    for (auto& [record, value] : contents.pending) {
-      if (impl->entries.contains(record.id) ||
-          !impl->id_by_hash.emplace(record.token_hash, record.id).second) {
-        return ledger_corrupt(from, "duplicate id or token hash");
-      }
-      std::string json = claim_ledger_file::pending_json(record);
-      std::string id = record.id;
-      impl->pending_bytes += record.value_size;
-      impl->entries.emplace(std::move(id),
-                            Entry{std::move(record), std::move(json), std::move(value), true, {}});
-    }
-    return {};
-  };
-
   if (!bytes->has_value()) {
     impl->ledger_key = claim_token::generate_key();
   } else {
-    auto contents = decrypt(**bytes, file, claim_ledger_file::parse);
+    auto contents = decrypt_contents(**bytes, file, identities, claim_ledger_file::parse);
     if (!contents) return std::move(contents).error();
-    impl->snapshot_on_disk = true;
-    impl->snapshot_bytes = (*bytes)->size();
-    impl->generation = contents->generation;
-    impl->ledger_key = std::move(contents->ledger_key);
-    if (auto added = add_pending(*contents, file); !added) return std::move(added).error();
-    for (auto& info : contents->finished) {
-      std::string json = claim_ledger_file::finished_json(info);
-      impl->add_tombstone(std::move(info), std::move(json));
+    if (auto loaded = impl->load_snapshot(*contents, (*bytes)->size(), file); !loaded) {
+      return std::move(loaded).error();
     }
   }
 
-  // The journal: frames of the snapshot's generation apply on top of it, in order. Without a snapshot
-  // every frame is stale (the snapshot is always written first). A journal that cannot be opened is not
-  // fatal when no frame of it could apply: the ledger then writes whole snapshots only.
+  // A journal that cannot be opened is not fatal when no frame of it could apply: the ledger then writes
+  // whole snapshots only.
   const auto journal_path = journal_file(file);
   auto opened = ClaimJournal::open(journal_path);
   if (!opened) {
@@ -462,27 +515,8 @@ Result<ClaimLedger> ClaimLedger::open(Options options, std::span<const crypto::X
     spdlog::warn("one-shot secret ledger: {}; writing whole snapshots only", opened.error().message);
     return ClaimLedger(std::move(impl));
   }
-  for (std::size_t i = 0; i < opened->frames.size() && impl->snapshot_on_disk; ++i) {
-    const auto& frame = opened->frames[i];
-    auto contents = decrypt(frame.payload, journal_path, claim_ledger_file::parse_journal_frame);
-    if (!contents) {
-      // A last frame whose bytes are all there but do not decrypt was torn below the file system's
-      // view (a crash before its fdatasync returned): it was never acknowledged. Anywhere else: corrupt.
-      if (i + 1 != opened->frames.size()) return std::move(contents).error();
-      spdlog::warn("one-shot secret ledger: dropping an unreadable last journal frame ({})",
-                   contents.error().message);
-      if (auto cut = opened->journal.truncate_to(frame.offset); !cut) return std::move(cut).error();
-      break;
-    }
-    if (contents->generation != impl->generation) continue;  // stale: already in the snapshot
-    if (auto added = add_pending(*contents, journal_path); !added) return std::move(added).error();
-    for (auto& info : contents->finished) {
-      const auto found = impl->entries.find(info.id);
-      if (found == impl->entries.end()) return ledger_corrupt(journal_path, "a frame finishes an unknown id");
-      impl->erase_entry(found);
-      std::string json = claim_ledger_file::finished_json(info);
-      impl->add_tombstone(std::move(info), std::move(json));
-    }
+  if (auto replayed = impl->replay_journal(*opened, journal_path, identities); !replayed) {
+    return std::move(replayed).error();
   }
   impl->journal.emplace(std::move(opened->journal));
   impl->journal_dirty = impl->journal->size() > 0;

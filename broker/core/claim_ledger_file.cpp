@@ -124,6 +124,67 @@ std::span<const std::uint8_t> assemble_document(std::string_view format, int ver
 
 enum class Kind { kSnapshot, kJournalFrame };
 
+// The bookkeeping line's header fields; a snapshot's ledger key is taken from the front of tail. Throws
+// json::exception on a missing or mistyped field.
+Result<void> parse_header(const json& doc, Kind kind, std::span<const std::uint8_t>& tail,
+                          Contents& contents) {
+  if (kind == Kind::kSnapshot) {
+    if (!doc.is_object() || doc.value("format", "") != kFormat) return corrupt("not a ledger");
+    const int version = doc.at("version").get<int>();
+    if (version != 1 && version != kVersion) return corrupt("unsupported version");
+    if (version != 1) contents.generation = doc.at("generation").get<std::uint64_t>();
+
+    if (tail.size() < claim_token::kKeySize) return corrupt("ledger key missing");
+    contents.ledger_key = crypto::SecureBuffer::copy_of(tail.first(claim_token::kKeySize));
+    tail = tail.subspan(claim_token::kKeySize);
+    return {};
+  }
+  if (!doc.is_object() || doc.value("format", "") != kJournalFormat) return corrupt("not a journal frame");
+  if (doc.at("version").get<int>() != kJournalVersion) return corrupt("unsupported journal version");
+  contents.generation = doc.at("generation").get<std::uint64_t>();
+  return {};
+}
+
+// The pending records, each value taken in order from the front of tail. Throws json::exception.
+Result<void> parse_pending(const json& doc, std::unordered_set<std::string>& seen_ids,
+                           std::span<const std::uint8_t>& tail, Contents& contents) {
+  for (const json& record : doc.at("pending")) {
+    auto common = parse_common(record, seen_ids);
+    if (!common) return std::move(common).error();
+    PendingRecord pending{std::move(common->id),
+                          std::move(common->project),
+                          common->created_at,
+                          common->expires_at,
+                          {},
+                          record.at("from_base64").get<bool>(),
+                          record.at("value_size").get<std::size_t>()};
+    if (!claim_token::hash_from_hex(record.at("token_hash").get<std::string>(), pending.token_hash)) {
+      return corrupt("malformed token hash in " + pending.id);
+    }
+    if (pending.value_size == 0 || pending.value_size > tail.size()) {
+      return corrupt("value size out of range in " + pending.id);
+    }
+    auto value = crypto::SecureBuffer::copy_of(tail.first(pending.value_size));
+    tail = tail.subspan(pending.value_size);
+    contents.pending.emplace_back(std::move(pending), std::move(value));
+  }
+  return {};
+}
+
+// The finished records (tombstones). Throws json::exception.
+Result<void> parse_finished(const json& doc, std::unordered_set<std::string>& seen_ids, Contents& contents) {
+  for (const json& record : doc.at("finished")) {
+    auto common = parse_common(record, seen_ids);
+    if (!common) return std::move(common).error();
+    const auto state = claim_state_from_string(record.at("state").get<std::string>());
+    if (!state || *state == ClaimState::kPending) return corrupt("bad state in " + common->id);
+    contents.finished.push_back(ClaimInfo{std::move(common->id), std::move(common->project),
+                                          common->created_at, common->expires_at,
+                                          time_field(record, "finished_at"), *state});
+  }
+  return {};
+}
+
 Result<Contents> parse_document(std::span<const std::uint8_t> plaintext, Kind kind) {
   const auto newline = std::find(plaintext.begin(), plaintext.end(), std::uint8_t{'\n'});
   if (newline == plaintext.end()) return corrupt("no bookkeeping line");
@@ -134,53 +195,13 @@ Result<Contents> parse_document(std::span<const std::uint8_t> plaintext, Kind ki
   Contents contents;
   try {
     const json doc = json::parse(line.begin(), line.end());
-    if (kind == Kind::kSnapshot) {
-      if (!doc.is_object() || doc.value("format", "") != kFormat) return corrupt("not a ledger");
-      const int version = doc.at("version").get<int>();
-      if (version != 1 && version != kVersion) return corrupt("unsupported version");
-      if (version != 1) contents.generation = doc.at("generation").get<std::uint64_t>();
-
-      if (tail.size() < claim_token::kKeySize) return corrupt("ledger key missing");
-      contents.ledger_key = crypto::SecureBuffer::copy_of(tail.first(claim_token::kKeySize));
-      tail = tail.subspan(claim_token::kKeySize);
-    } else {
-      if (!doc.is_object() || doc.value("format", "") != kJournalFormat)
-        return corrupt("not a journal frame");
-      if (doc.at("version").get<int>() != kJournalVersion) return corrupt("unsupported journal version");
-      contents.generation = doc.at("generation").get<std::uint64_t>();
-    }
+    if (auto header = parse_header(doc, kind, tail, contents); !header) return std::move(header).error();
     std::unordered_set<std::string> seen_ids;
-    for (const json& record : doc.at("pending")) {
-      auto common = parse_common(record, seen_ids);
-      if (!common) return std::move(common).error();
-      PendingRecord pending{std::move(common->id),
-                            std::move(common->project),
-                            common->created_at,
-                            common->expires_at,
-                            {},
-                            record.at("from_base64").get<bool>(),
-                            record.at("value_size").get<std::size_t>()};
-      if (!claim_token::hash_from_hex(record.at("token_hash").get<std::string>(), pending.token_hash)) {
-        return corrupt("malformed token hash in " + pending.id);
-      }
-      if (pending.value_size == 0 || pending.value_size > tail.size()) {
-        return corrupt("value size out of range in " + pending.id);
-      }
-      auto value = crypto::SecureBuffer::copy_of(tail.first(pending.value_size));
-      tail = tail.subspan(pending.value_size);
-      contents.pending.emplace_back(std::move(pending), std::move(value));
-    }
+    if (auto pending = parse_pending(doc, seen_ids, tail, contents); !pending)
+      return std::move(pending).error();
     if (!tail.empty()) return corrupt("trailing bytes after the last value");
-
-    for (const json& record : doc.at("finished")) {
-      auto common = parse_common(record, seen_ids);
-      if (!common) return std::move(common).error();
-      const auto state = claim_state_from_string(record.at("state").get<std::string>());
-      if (!state || *state == ClaimState::kPending) return corrupt("bad state in " + common->id);
-      contents.finished.push_back(ClaimInfo{std::move(common->id), std::move(common->project),
-                                            common->created_at, common->expires_at,
-                                            time_field(record, "finished_at"), *state});
-    }
+    if (auto finished = parse_finished(doc, seen_ids, contents); !finished)
+      return std::move(finished).error();
   } catch (const json::exception& e) {
     // nlohmann's messages name the field and the position; the line they describe holds no secret.
     return corrupt(e.what());

@@ -3,9 +3,9 @@
 // a string, or an inline table { value_b64 = "..." } for bytes that are not UTF-8.
 //
 // All the values of a set share one secure allocation (guard pages, mlocked, not dumpable, wiped when the
-// set goes). One secure allocation per value cost about ten mmap/mprotect/mlock/madvise calls each way,
-// a thousand system calls (and as many TLB shootdowns across the server threads) per push of a
-// 100-secret bundle, which made push-creds and start-up slower than the fsync they wait for.
+// set goes): a secure allocation per value would cost about ten mmap/mprotect/mlock/madvise calls each
+// way, a thousand system calls (and as many TLB shootdowns across the server threads) per push of a
+// 100-secret bundle, more than the fsync that push-creds and start-up wait for.
 #pragma once
 
 #include <cstddef>

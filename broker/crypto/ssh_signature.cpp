@@ -308,36 +308,52 @@ Result<std::string_view> next_field(std::string_view& line) {
   return field;
 }
 
+// The principals field at the front of line (quotes removed); an error's message is the line's problem.
+Result<std::string_view> take_principals(std::string_view& line) {
+  auto principals = next_field(line);
+  if (!principals) return std::move(principals).error();
+  std::string_view principal_text = *principals;
+  if (principal_text.size() >= 2 && principal_text.front() == '"' && principal_text.back() == '"') {
+    principal_text = principal_text.substr(1, principal_text.size() - 2);
+  }
+  if (principal_text.empty() || principal_text.find('"') != std::string_view::npos) {
+    return make_error("allowed_signers", "malformed principals");
+  }
+  return principal_text;
+}
+
+// The options field, if any, into options, then the key type; an error's message is the line's problem.
+Result<std::string_view> take_key_type(std::string_view& line, SignerOptions& options) {
+  auto field = next_field(line);
+  if (!field) return std::move(field).error();
+  if (field->empty()) return make_error("allowed_signers", "missing key");
+  if (!is_known_key_type(*field)) {
+    auto parsed = parse_signer_options(*field);
+    if (!parsed) return std::move(parsed).error();
+    options = std::move(*parsed);
+    field = next_field(line);
+    if (!field) return std::move(field).error();
+  }
+  const std::string_view key_type = *field;
+  if (key_type.empty()) return make_error("allowed_signers", "missing key");
+  if (!is_known_key_type(key_type)) {
+    return make_error("allowed_signers", "unknown key type \"" + printable(key_type) + "\"");
+  }
+  return key_type;
+}
+
 // One non-comment line. Returns a signer, or nullopt with a note for lines that can never match.
 Result<std::optional<AllowedSigner>> parse_signer_line(std::string_view line, std::size_t number,
                                                        std::vector<std::string>& notes) {
   auto fail = [&](std::string_view message) {
     return make_error("allowed_signers", "line " + std::to_string(number) + ": " + std::string(message));
   };
-  auto principals = next_field(line);
-  if (!principals) return fail(principals.error().message);
-  std::string_view principal_text = *principals;
-  if (principal_text.size() >= 2 && principal_text.front() == '"' && principal_text.back() == '"') {
-    principal_text = principal_text.substr(1, principal_text.size() - 2);
-  }
-  if (principal_text.empty() || principal_text.find('"') != std::string_view::npos) {
-    return fail("malformed principals");
-  }
-
-  auto field = next_field(line);
-  if (!field) return fail(field.error().message);
-  if (field->empty()) return fail("missing key");
+  const auto principal_text = take_principals(line);
+  if (!principal_text) return fail(principal_text.error().message);
   SignerOptions options;
-  if (!is_known_key_type(*field)) {
-    auto parsed = parse_signer_options(*field);
-    if (!parsed) return fail(parsed.error().message);
-    options = std::move(*parsed);
-    field = next_field(line);
-    if (!field) return fail(field.error().message);
-  }
-  const std::string_view key_type = *field;
-  if (key_type.empty()) return fail("missing key");
-  if (!is_known_key_type(key_type)) return fail("unknown key type \"" + printable(key_type) + "\"");
+  const auto parsed_key_type = take_key_type(line, options);
+  if (!parsed_key_type) return fail(parsed_key_type.error().message);
+  const std::string_view key_type = *parsed_key_type;
 
   auto key_field = next_field(line);
   if (!key_field || key_field->empty()) return fail("missing key data after " + std::string(key_type));
@@ -363,7 +379,7 @@ Result<std::optional<AllowedSigner>> parse_signer_line(std::string_view line, st
     return fail("malformed ssh-ed25519 key data");
   }
   AllowedSigner signer;
-  signer.principals = std::string(principal_text);
+  signer.principals = std::string(*principal_text);
   std::copy(key.begin(), key.end(), signer.public_key.begin());
   signer.namespaces = std::move(options.namespaces);
   signer.valid_after = options.valid_after;

@@ -166,8 +166,36 @@ bool takes_value(std::string_view flag) {
 
 // --- the config file -------------------------------------------------------------------------------------
 
-Result<void> read_config_file(const fs::path& file, Settings& settings) {
-  const std::string where = "config " + file.string();
+constexpr std::array<std::pair<std::string_view, PathSetting>, 7> kPathKeys = {{
+    {"sandbox", &Settings::sandbox},
+    {"bootstrap_key", &Settings::bootstrap_key},
+    {"socket_dir", &Settings::socket_dir},
+    {"admin_socket_dir", &Settings::admin_socket_dir},
+    {"state_dir", &Settings::state_dir},
+    {"audit_log", &Settings::audit_log},
+    {"allowed_signers", &Settings::allowed_signers},
+}};
+
+struct NumberKey {
+  std::string_view key;
+  NumberSetting setting;
+  Range range;
+};
+constexpr std::array<NumberKey, 10> kNumberKeys = {{
+    {"threads", &Settings::threads, kThreads},
+    {"claim_workers", &Settings::claim_workers, kClaimWorkers},
+    {"idle_timeout_seconds", &Settings::idle_timeout_seconds, kIdleTimeoutSeconds},
+    {"max_connections", &Settings::max_connections, kMaxConnections},
+    {"project_max_connections", &Settings::project_max_connections, kMaxConnections},
+    {"line_buffer_budget_mib", &Settings::line_buffer_budget_mib, kLineBufferBudgetMib},
+    {"requests_per_second", &Settings::requests_per_second, kRequestsPerSecond},
+    {"burst", &Settings::burst, kBurst},
+    {"audit_rotate_bytes", &Settings::audit_rotate_bytes, kAuditRotateBytes},
+    {"audit_keep_files", &Settings::audit_keep_files, kAuditKeepFiles},
+}};
+
+// The config file as a TOML table; where ("config FILE") begins every error message.
+Result<toml::table> parse_config_file(const fs::path& file, const std::string& where) {
   auto bytes = core::read_file_if_exists(file);
   if (!bytes || !bytes->has_value()) {
     return config_error(where + ": cannot read it" +
@@ -178,85 +206,60 @@ Result<void> read_config_file(const fs::path& file, Settings& settings) {
     return config_error(where + ": not accepted TOML (byte offset " + std::to_string(unsafe->offset) +
                         "): " + std::string(unsafe->why));
   }
-  toml::table root;
   try {
-    root = toml::parse(document, file.string());
+    return toml::parse(document, file.string());
   } catch (const toml::parse_error& error) {
     const auto& begin = error.source().begin;
     return config_error(where + ": not valid TOML (line " + std::to_string(begin.line) + ", column " +
                         std::to_string(begin.column) + "): " + std::string(error.description()));
   }
-  for (const auto& [key, node] : root) {
-    const std::string_view name = key.str();
-    const auto path_key = [&](std::optional<fs::path>& out) -> Result<void> {
-      const auto* text = node.as_string();
-      if (text == nullptr || text->get().empty())
-        return config_error(where + ": " + std::string(name) + " must be a non-empty string");
-      out = fs::path(text->get());
-      return {};
-    };
-    const auto number_key = [&](std::optional<std::int64_t>& out, const Range& range) -> Result<void> {
-      const auto* number = node.as_integer();
-      if (number == nullptr || number->get() < range.min || number->get() > range.max) {
-        return config_error(where + ": " + std::string(name) + " must be an integer in " + range_text(range));
-      }
-      out = number->get();
-      return {};
-    };
-    Result<void> applied;
-    if (name == "sandbox")
-      applied = path_key(settings.sandbox);
-    else if (name == "bootstrap_key")
-      applied = path_key(settings.bootstrap_key);
-    else if (name == "socket_dir")
-      applied = path_key(settings.socket_dir);
-    else if (name == "admin_socket_dir")
-      applied = path_key(settings.admin_socket_dir);
-    else if (name == "state_dir")
-      applied = path_key(settings.state_dir);
-    else if (name == "audit_log")
-      applied = path_key(settings.audit_log);
-    else if (name == "threads")
-      applied = number_key(settings.threads, kThreads);
-    else if (name == "claim_workers")
-      applied = number_key(settings.claim_workers, kClaimWorkers);
-    else if (name == "idle_timeout_seconds")
-      applied = number_key(settings.idle_timeout_seconds, kIdleTimeoutSeconds);
-    else if (name == "max_connections")
-      applied = number_key(settings.max_connections, kMaxConnections);
-    else if (name == "project_max_connections")
-      applied = number_key(settings.project_max_connections, kMaxConnections);
-    else if (name == "line_buffer_budget_mib")
-      applied = number_key(settings.line_buffer_budget_mib, kLineBufferBudgetMib);
-    else if (name == "requests_per_second")
-      applied = number_key(settings.requests_per_second, kRequestsPerSecond);
-    else if (name == "burst")
-      applied = number_key(settings.burst, kBurst);
-    else if (name == "allowed_signers")
-      applied = path_key(settings.allowed_signers);
-    else if (name == "audit_rotate_bytes")
-      applied = number_key(settings.audit_rotate_bytes, kAuditRotateBytes);
-    else if (name == "audit_keep_files")
-      applied = number_key(settings.audit_keep_files, kAuditKeepFiles);
-    else if (name == "audit_failure") {
-      const auto* text = node.as_string();
-      auto failure =
-          parse_audit_failure(where + ": audit_failure", text == nullptr ? std::string_view() : text->get());
-      if (failure)
-        settings.audit_failure = std::move(*failure);
-      else
-        applied = config_error(std::move(failure).error().message);
-    } else if (name == "log_level") {
-      const auto* text = node.as_string();
-      auto level = parse_log_level(where + ": log_level", text == nullptr ? std::string_view() : text->get());
-      if (level)
-        settings.log_level = std::move(*level);
-      else
-        applied = config_error(std::move(level).error().message);
-    } else {
-      applied = config_error(where + ": unknown key '" + std::string(name) + "'");
+}
+
+// Applies one top-level key of the config file to settings.
+Result<void> apply_config_key(const std::string& where, std::string_view name, const toml::node& node,
+                              Settings& settings) {
+  for (const auto& [key, setting] : kPathKeys) {
+    if (name != key) continue;
+    const auto* text = node.as_string();
+    if (text == nullptr || text->get().empty()) {
+      return config_error(where + ": " + std::string(name) + " must be a non-empty string");
     }
-    if (!applied) return applied;
+    settings.*setting = fs::path(text->get());
+    return {};
+  }
+  for (const auto& number : kNumberKeys) {
+    if (name != number.key) continue;
+    const auto* value = node.as_integer();
+    if (value == nullptr || value->get() < number.range.min || value->get() > number.range.max) {
+      return config_error(where + ": " + std::string(name) + " must be an integer in " +
+                          range_text(number.range));
+    }
+    settings.*number.setting = value->get();
+    return {};
+  }
+  const auto* text = node.as_string();
+  const std::string_view value = text == nullptr ? std::string_view() : std::string_view(text->get());
+  if (name == "audit_failure") {
+    auto failure = parse_audit_failure(where + ": audit_failure", value);
+    if (!failure) return config_error(std::move(failure).error().message);
+    settings.audit_failure = std::move(*failure);
+    return {};
+  }
+  if (name == "log_level") {
+    auto level = parse_log_level(where + ": log_level", value);
+    if (!level) return config_error(std::move(level).error().message);
+    settings.log_level = std::move(*level);
+    return {};
+  }
+  return config_error(where + ": unknown key '" + std::string(name) + "'");
+}
+
+Result<void> read_config_file(const fs::path& file, Settings& settings) {
+  const std::string where = "config " + file.string();
+  auto root = parse_config_file(file, where);
+  if (!root) return std::move(root).error();
+  for (const auto& [key, node] : *root) {
+    if (auto applied = apply_config_key(where, key.str(), node, settings); !applied) return applied;
   }
   return {};
 }
@@ -331,14 +334,10 @@ Result<void> resolve_audit(const Settings& flags, const Settings& file, DaemonCo
   return {};
 }
 
-Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const Environment& environment) {
-  DaemonConfig config;
-  config.sandbox = first_of(flags.sandbox, file.sandbox);
-  if (config.sandbox) config.sandbox = absolute_path(*config.sandbox);
-  const auto layout = [&](const fs::path& in_sandbox, const fs::path& system_default) {
-    return config.sandbox ? *config.sandbox / in_sandbox : system_default;
-  };
-
+// Where the bootstrap key is read from, and what status calls that source: the flag, the config file, the
+// sandbox, or the credential systemd loaded. config.sandbox is already resolved.
+Result<void> resolve_bootstrap_key(const Settings& flags, const Settings& file,
+                                   const Environment& environment, DaemonConfig& config) {
   if (flags.bootstrap_key) {
     config.bootstrap_key = *flags.bootstrap_key;
     config.decryption_key_source = "flag";
@@ -360,6 +359,18 @@ Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const 
         "LoadCredential=bootstrap-key, "
         "or pass --bootstrap-key FILE or --sandbox DIR)");
   }
+  return {};
+}
+
+Result<DaemonConfig> resolve(const Settings& flags, const Settings& file, const Environment& environment) {
+  DaemonConfig config;
+  config.sandbox = first_of(flags.sandbox, file.sandbox);
+  if (config.sandbox) config.sandbox = absolute_path(*config.sandbox);
+  const auto layout = [&](const fs::path& in_sandbox, const fs::path& system_default) {
+    return config.sandbox ? *config.sandbox / in_sandbox : system_default;
+  };
+
+  if (auto key = resolve_bootstrap_key(flags, file, environment, config); !key) return std::move(key).error();
   config.bootstrap_key = absolute_path(config.bootstrap_key);
   config.socket_dir =
       absolute_path(first_of(flags.socket_dir, file.socket_dir).value_or(layout("run", "/run/remo-broker")));

@@ -32,8 +32,8 @@ struct DaemonConfig {
   std::optional<std::filesystem::path> config_file;  // the file that was read, if any
   unsigned threads = 1;
   // Threads that wait for the one-shot secret ledger's durable writes; a group commit carries at most this
-  // many changes. 16 reached 6,000-7,600 claims/s here (dev/bench_claims.sh); 256 was slower (a larger
-  // thundering herd per commit) and cost 4 MiB of RSS and 25 ms of start-up.
+  // many changes. More threads make a larger thundering herd per commit and cost RSS and start-up time
+  // (docs/benchmarks.md: 16 claim worker threads instead of 256).
   static constexpr unsigned kDefaultClaimWorkers = 16;
   unsigned claim_workers = kDefaultClaimWorkers;
   std::chrono::seconds idle_timeout{60};

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "broker/core/audit_log.hpp"
 #include "broker/core/state_file.hpp"
@@ -191,64 +192,79 @@ class TrimAfterBursts {
   bool busy_ = false;
 };
 
-}  // namespace
-
-int run_daemon(const DaemonConfig& config) {
-  const auto started = std::chrono::steady_clock::now();
+// Allocator settings for a server whose load comes in bursts.
+void tune_allocator() {
   // One malloc arena for every thread. glibc gives each thread that allocates its own arena (up to 8 per
-  // core), and the claim workers, the data plane and the audit writer each left a partly used one behind:
-  // 0.5-0.8 MiB of the idle RSS after a burst. The threads' allocation caches keep the hot path off the
-  // arena's lock (no throughput change measured with 16 connections on 2 cores).
+  // core), and the claim workers, the data plane and the audit writer would each keep a partly used one in
+  // the idle RSS after a burst (docs/benchmarks.md: one malloc arena). The threads' allocation caches
+  // keep the hot path off the arena's lock.
   ::mallopt(M_ARENA_MAX, 1);
   // Blocks of 128 KiB and more (replies queued for a client that does not read, admin lines, bundles) are
   // mapped on their own and unmapped when freed. glibc would otherwise raise this threshold to the largest
   // block freed so far and take later ones from the heap, where a flood leaves holes the trim cannot return.
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  auto last_phase = started;
-  const auto phase_done = [&](std::string_view phase) {
+}
+
+// Logs (debug) how long each start-up phase took.
+class PhaseClock {
+ public:
+  explicit PhaseClock(std::chrono::steady_clock::time_point started) : last_(started) {}
+  void done(std::string_view phase) {
     const auto now = std::chrono::steady_clock::now();
     spdlog::debug("start-up: {} took {} us", phase,
-                  std::chrono::duration_cast<std::chrono::microseconds>(now - last_phase).count());
-    last_phase = now;
-  };
-  const server::SystemdNotifier notifier = server::SystemdNotifier::from_environment();
+                  std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_;
+};
+
+// What start-up reads before it writes anything: the bootstrap key and the allowed signers.
+struct Keys {
+  std::vector<crypto::X25519Identity> identities;
+  std::optional<crypto::AllowedSigners> allowed_signers;
+};
+
+// nullopt (logged) when the daemon cannot start.
+std::optional<Keys> load_keys(const DaemonConfig& config, PhaseClock& clock) {
   auto key = server::load_bootstrap_key(config.bootstrap_key);
   if (!key) {
     spdlog::critical("cannot start: {}", key.error().message);
-    return 1;
+    return std::nullopt;
   }
   if (key->readable_by_others) {
     spdlog::warn("bootstrap key {} is readable by group or others; make it 0600",
                  config.bootstrap_key.string());
   }
-  phase_done("bootstrap key");
-  std::optional<crypto::AllowedSigners> allowed_signers;
-  if (config.allowed_signers) {
-    auto loaded = server::load_allowed_signers(*config.allowed_signers);
-    if (!loaded) {
-      spdlog::critical("cannot start: {}", loaded.error().message);
-      return 1;
-    }
-    for (const std::string& note : loaded->notes) {
-      spdlog::warn("allowed_signers {}: {} (ignored: only ssh-ed25519 keys can sign bundles)",
-                   config.allowed_signers->string(), note);
-    }
-    spdlog::info("signed pushes required: {} ssh-ed25519 keys in {}", loaded->signers.size(),
-                 config.allowed_signers->string());
-    allowed_signers = std::move(*loaded);
+  clock.done("bootstrap key");
+  Keys keys;
+  keys.identities = std::move(key->identities);
+  if (!config.allowed_signers) return keys;
+  auto loaded = server::load_allowed_signers(*config.allowed_signers);
+  if (!loaded) {
+    spdlog::critical("cannot start: {}", loaded.error().message);
+    return std::nullopt;
   }
-  if (auto made = make_directories(config); !made) {
-    spdlog::critical("cannot start: {}", made.error().message);
-    return 1;
+  for (const std::string& note : loaded->notes) {
+    spdlog::warn("allowed_signers {}: {} (ignored: only ssh-ed25519 keys can sign bundles)",
+                 config.allowed_signers->string(), note);
   }
+  spdlog::info("signed pushes required: {} ssh-ed25519 keys in {}", loaded->signers.size(),
+               config.allowed_signers->string());
+  keys.allowed_signers = std::move(*loaded);
+  return keys;
+}
 
-  server::BrokerState broker;
-  broker.identities = std::move(key->identities);
+// The broker's state from its keys and the state directory: the kill switch, the rate limits, the last
+// bundle, the one-shot secrets and a key rotation under way.
+void open_state(const DaemonConfig& config, Keys keys, server::BrokerState& broker) {
+  broker.identities = std::move(keys.identities);
   broker.recipient = broker.identities.front().recipient().encode();
   broker.decryption_key_source = config.decryption_key_source;
   broker.secrets_file = config.state_dir / "secrets.enc";
   broker.broker_uid = ::getuid();
-  broker.allowed_signers = std::move(allowed_signers);
+  broker.allowed_signers = std::move(keys.allowed_signers);
   load_lock_state(broker, config.state_dir);
   broker.rate_limiter = std::make_unique<core::RateLimiter>(core::RateLimiter::Limits{
       static_cast<double>(config.requests_per_second), static_cast<double>(config.burst)});
@@ -262,126 +278,207 @@ int run_daemon(const DaemonConfig& config) {
   if (const char* crash_at = std::getenv("REMO_TEST_CRASH_AT"); crash_at && config.sandbox) {
     server::arm_test_crash(crash_at);  // tests/integration/test_rotate.py only: never outside --sandbox
   }
-  phase_done("directories and bundle");
+}
 
-  core::AuditLog audit(core::AuditLog::Options{
-      .file = config.audit_log,
-      .fail_closed = config.audit_fail_closed,
-      .file_limits = {config.audit_rotate_bytes, config.audit_keep_files, core::AuditLog::kReserveBytes}});
-  broker.audit = &audit;
-  std::atomic<std::size_t> live_connections{0};
+server::Listener::Options project_listener_options(const DaemonConfig& config, server::BufferBudget& budget) {
+  server::SessionLimits limits{protocol::kProjectLineLimit, config.idle_timeout};
+  limits.line_budget = &budget;
+  server::Listener::Options options;
+  options.name = "project";
+  options.limits = limits;
+  options.max_connections = config.project_max_connections;
+  return options;
+}
+
+server::Listener::Options admin_listener_options(const DaemonConfig& config, server::BufferBudget& budget,
+                                                 asio::io_context& control) {
+  server::SessionLimits limits{protocol::kAdminLineLimit, config.idle_timeout};
+  limits.line_budget = &budget;
+  server::Listener::Options options;
+  options.name = "admin";
+  options.limits = limits;
+  options.max_connections = config.max_connections;
+  options.handler_executor = control.get_executor();
+  return options;
+}
+
+// The serving broker: the audit log, the threads, the sockets. Members are declared in the order they are
+// built, so that they are destroyed in the reverse order.
+class ServingBroker {
+ public:
+  ServingBroker(const DaemonConfig& config, server::BrokerState& broker,
+                const server::SystemdNotifier& notifier)
+      : config_(config),
+        broker_(broker),
+        notifier_(notifier),
+        audit_(core::AuditLog::Options{.file = config.audit_log,
+                                       .fail_closed = config.audit_fail_closed,
+                                       .file_limits = {config.audit_rotate_bytes, config.audit_keep_files,
+                                                       core::AuditLog::kReserveBytes}}),
+        line_budget_(config.line_buffer_budget),
+        pool_(config.threads),
+        control_work_(asio::make_work_guard(control_)),
+        trim_after_bursts_(control_, audit_, line_budget_),
+        signals_(pool_.first(), SIGTERM, SIGINT),
+        claim_workers_(config.claim_workers),
+        claim_plane_{broker.claims.get(), claim_workers_.get_executor()},
+        project_sockets_(pool_, broker.store, claim_plane_, *broker.lock, *broker.rate_limiter, audit_,
+                         project_listener_options(config, line_budget_), live_connections_),
+        registry_(config.socket_dir, config.state_dir / "registrations.json", project_sockets_,
+                  broker.rate_limiter.get()),
+        admin_path_(config.admin_socket_dir / admin_file_name()),
+        admin_link_(config.socket_dir / admin_file_name()) {
+    broker.audit = &audit_;
+    if (broker.claims) claim_expiry_.emplace(*broker.claims, audit_, std::chrono::seconds(1));
+  }
+
+  // Binds the admin socket and builds its listener; false (logged) when the socket cannot be bound.
+  bool bind_admin_socket();
+  // Serves the registered projects and the admin socket, then tells systemd the broker is ready.
+  void start(std::chrono::steady_clock::time_point started, PhaseClock& clock);
+  // Blocks until SIGTERM or SIGINT; returns which.
+  int wait_for_signal() { return stop_signal_.get_future().get(); }
+  // Drains every connection (for at most kShutdownGrace), cuts what is left, stops the threads, wipes the
+  // secrets and flushes the audit log.
+  void shut_down();
+
+ private:
+  static std::string admin_file_name() {
+    return std::string(server::kAdminSocketName) + std::string(server::kSocketSuffix);
+  }
+  void notify_status() {
+    if (auto notified = notifier_.status(serving_status(broker_, registry_)); !notified) {
+      spdlog::warn("{}", notified.error().message);
+    }
+  }
+
+  const DaemonConfig& config_;
+  server::BrokerState& broker_;
+  const server::SystemdNotifier& notifier_;
+  core::AuditLog audit_;
+  std::atomic<std::size_t> live_connections_{0};
   // Before the pool: the sessions it destroys at shutdown leave the budget.
-  server::BufferBudget line_budget(config.line_buffer_budget);
-  server::IoPool pool(config.threads);
-  asio::io_context control(1);
-  auto control_work = asio::make_work_guard(control);
-  TrimAfterBursts trim_after_bursts(control, audit, line_budget);
-  asio::signal_set signals(pool.first(), SIGTERM, SIGINT);
+  server::BufferBudget line_budget_;
+  server::IoPool pool_;
+  asio::io_context control_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> control_work_;
+  TrimAfterBursts trim_after_bursts_;
+  asio::signal_set signals_;
   // After the pool: destroyed (joined) before it, so a finished claim never posts to a destroyed context.
-  asio::thread_pool claim_workers(config.claim_workers);
-  const server::ClaimPlane claim_plane{broker.claims.get(), claim_workers.get_executor()};
-  std::optional<server::ClaimExpiry> claim_expiry;
-  if (broker.claims) claim_expiry.emplace(*broker.claims, audit, std::chrono::seconds(1));
+  asio::thread_pool claim_workers_;
+  const server::ClaimPlane claim_plane_;
+  std::optional<server::ClaimExpiry> claim_expiry_;
+  server::ProjectListeners project_sockets_;
+  server::ProjectRegistry registry_;
+  const fs::path admin_path_;
+  // A link to the admin socket where clients that know only the socket directory look for it. Through a
+  // container's mount of the socket directory the link leads nowhere: its target is outside that directory.
+  const fs::path admin_link_;
+  std::shared_ptr<server::AdminOps> admin_ops_;
+  std::shared_ptr<server::Listener> admin_;
+  std::promise<int> stop_signal_;
+  std::thread control_thread_;
+};
 
-  server::SessionLimits project_limits{protocol::kProjectLineLimit, config.idle_timeout};
-  server::SessionLimits admin_limits{protocol::kAdminLineLimit, config.idle_timeout};
-  project_limits.line_budget = &line_budget;
-  admin_limits.line_budget = &line_budget;
-  server::Listener::Options project_options;
-  project_options.name = "project";
-  project_options.limits = project_limits;
-  project_options.max_connections = config.project_max_connections;
-  server::ProjectListeners project_sockets(pool, broker.store, claim_plane, *broker.lock,
-                                           *broker.rate_limiter, audit, project_options, live_connections);
-  server::ProjectRegistry registry(config.socket_dir, config.state_dir / "registrations.json",
-                                   project_sockets, broker.rate_limiter.get());
-
-  const std::string admin_file_name =
-      std::string(server::kAdminSocketName) + std::string(server::kSocketSuffix);
-  const fs::path admin_path = config.admin_socket_dir / admin_file_name;
-  auto admin_file = server::bind_socket_file({admin_path, 0600, std::nullopt});
+bool ServingBroker::bind_admin_socket() {
+  auto admin_file = server::bind_socket_file({admin_path_, 0600, std::nullopt});
   if (!admin_file) {
     spdlog::critical("cannot start: {}", admin_file.error().message);
-    return 1;
+    return false;
   }
-  // Older clients find the admin socket at its former path. Through a container's mount of the socket
-  // directory the link leads nowhere: its target is outside that directory.
-  const fs::path admin_link = config.socket_dir / admin_file_name;
-  if (auto linked = server::link_socket_file(admin_link, admin_path); !linked) {
-    spdlog::warn("{}; clients must use {}", linked.error().message, admin_path.string());
+  if (auto linked = server::link_socket_file(admin_link_, admin_path_); !linked) {
+    spdlog::warn("{}; clients must use {}", linked.error().message, admin_path_.string());
   }
-  auto admin_ops = std::make_shared<server::AdminOps>(
-      broker, registry,
-      [&] {
-        if (auto notified = notifier.status(serving_status(broker, registry)); !notified) {
-          spdlog::warn("{}", notified.error().message);
-        }
-      },
-      claim_workers.get_executor());
-  server::Listener::Options admin_options;
-  admin_options.name = "admin";
-  admin_options.limits = admin_limits;
-  admin_options.max_connections = config.max_connections;
-  admin_options.handler_executor = control.get_executor();
-  auto admin = std::make_shared<server::Listener>(pool, std::move(*admin_file), admin_ops, audit,
-                                                  std::move(admin_options), live_connections);
-  phase_done("io, audit log, admin socket");
-  for (nlohmann::json& event : registry.restore()) audit.record(std::move(event));
-  admin->start();
-  phase_done("projects");
+  admin_ops_ = std::make_shared<server::AdminOps>(
+      broker_, registry_, [this] { notify_status(); }, claim_workers_.get_executor());
+  admin_ = std::make_shared<server::Listener>(pool_, std::move(*admin_file), admin_ops_, audit_,
+                                              admin_listener_options(config_, line_budget_, control_),
+                                              live_connections_);
+  return true;
+}
 
-  std::promise<int> stop_signal;
-  signals.async_wait([&](const asio::error_code& error, int signal_number) {
-    stop_signal.set_value(error ? SIGTERM : signal_number);
+void ServingBroker::start(std::chrono::steady_clock::time_point started, PhaseClock& clock) {
+  for (nlohmann::json& event : registry_.restore()) audit_.record(std::move(event));
+  admin_->start();
+  clock.done("projects");
+
+  signals_.async_wait([this](const asio::error_code& error, int signal_number) {
+    stop_signal_.set_value(error ? SIGTERM : signal_number);
   });
-  pool.start();
-  std::thread control_thread([&control] { control.run(); });
-  if (claim_expiry) claim_expiry->start();
-  phase_done("threads");
+  pool_.start();
+  control_thread_ = std::thread([this] { control_.run(); });
+  if (claim_expiry_) claim_expiry_->start();
+  clock.done("threads");
 
-  const std::string status = serving_status(broker, registry);
-  if (auto notified = notifier.ready(status); !notified) spdlog::warn("{}", notified.error().message);
-  asio::post(control, [&pool] { pool.warm_descriptor_pools(); });  // off the path to READY
+  const std::string status = serving_status(broker_, registry_);
+  if (auto notified = notifier_.ready(status); !notified) spdlog::warn("{}", notified.error().message);
+  asio::post(control_, [this] { pool_.warm_descriptor_pools(); });  // off the path to READY
   const auto startup = std::chrono::steady_clock::now() - started;
   spdlog::info(
       "remo-broker {} ready in {} ms: {} on {}, admin socket {} (recipient {}, key from {}, {} threads)",
       REMO_BROKER_VERSION, std::chrono::duration_cast<std::chrono::milliseconds>(startup).count(), status,
-      config.socket_dir.string(), admin_path.string(), broker.recipient, broker.decryption_key_source,
-      config.threads);
+      config_.socket_dir.string(), admin_path_.string(), broker_.recipient, broker_.decryption_key_source,
+      config_.threads);
+}
 
-  const int signal_number = stop_signal.get_future().get();
-  spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
-  if (auto notified = notifier.stopping("stopping"); !notified) spdlog::warn("{}", notified.error().message);
-
+void ServingBroker::shut_down() {
   // Stop accepting; connections answer what they have received, then end.
-  on_control_plane(control, [&] {
-    project_sockets.refuse_new();
-    admin->drain();
-    registry.drain_all();
+  on_control_plane(control_, [&] {
+    project_sockets_.refuse_new();
+    admin_->drain();
+    registry_.drain_all();
   });
   const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
-  while (live_connections.load(std::memory_order_relaxed) > 0 &&
+  while (live_connections_.load(std::memory_order_relaxed) > 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
   }
-  if (const std::size_t left = live_connections.load(); left > 0) {
+  if (const std::size_t left = live_connections_.load(); left > 0) {
     spdlog::warn("{} connections still busy after {} s; closing them", left, kShutdownGrace.count());
   }
-  on_control_plane(control, [&] {
-    admin->close();
-    server::unlink_socket_link(admin_link, admin_path);
-    registry.close_all();
+  on_control_plane(control_, [&] {
+    admin_->close();
+    server::unlink_socket_link(admin_link_, admin_path_);
+    registry_.close_all();
   });
-  pool.stop();
-  on_control_plane(control, [&] { trim_after_bursts.cancel(); });
-  control_work.reset();
-  control.stop();
-  control_thread.join();
-  claim_workers.join();  // a claim still waiting for its write finishes (its reply goes nowhere)
-  if (claim_expiry) claim_expiry->stop();
+  pool_.stop();
+  on_control_plane(control_, [&] { trim_after_bursts_.cancel(); });
+  control_work_.reset();
+  control_.stop();
+  control_thread_.join();
+  claim_workers_.join();  // a claim still waiting for its write finishes (its reply goes nowhere)
+  if (claim_expiry_) claim_expiry_->stop();
 
-  broker.store.clear();
-  audit.flush();
+  broker_.store.clear();
+  audit_.flush();
+}
+
+}  // namespace
+
+int run_daemon(const DaemonConfig& config) {
+  const auto started = std::chrono::steady_clock::now();
+  tune_allocator();
+  PhaseClock clock(started);
+  const server::SystemdNotifier notifier = server::SystemdNotifier::from_environment();
+  auto keys = load_keys(config, clock);
+  if (!keys) return 1;
+  if (auto made = make_directories(config); !made) {
+    spdlog::critical("cannot start: {}", made.error().message);
+    return 1;
+  }
+  server::BrokerState broker;
+  open_state(config, std::move(*keys), broker);
+  clock.done("directories and bundle");
+
+  ServingBroker server(config, broker, notifier);
+  if (!server.bind_admin_socket()) return 1;
+  clock.done("io, audit log, admin socket");
+  server.start(started, clock);
+
+  const int signal_number = server.wait_for_signal();
+  spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  if (auto notified = notifier.stopping("stopping"); !notified) spdlog::warn("{}", notified.error().message);
+  server.shut_down();
   spdlog::info("stopped; secrets wiped");
   return 0;
 }

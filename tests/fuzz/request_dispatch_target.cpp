@@ -5,18 +5,26 @@
 //
 // Each input starts from the same state: the test identity, a bundle holding canary values, and "demo"
 // registered from a manifest in the sandbox. "@SANDBOX@" in a line stands for the sandbox directory, so
-// seeds can register, reload and unregister projects there.
+// seeds can register, reload and unregister projects there. The ops are built for each input; the broker
+// (its state, the registry, the state files) once, and again only after an input changed it: most inputs
+// are refused before they change anything, and an input's time and coverage are then its own, not the
+// set-up's. The sandbox is on tmpfs (/dev/shm) when there is one.
 //
 // Invariants: one reply line per request, a JSON object with a boolean "ok"; a failure carries a string
 // code and message; no failure reply and no audit event carries a secret value.
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "broker/core/secret_set.hpp"
 #include "broker/lifecycle/broker_state.hpp"
@@ -63,7 +71,9 @@ struct UnboundSockets final : server::ProjectSocketFactory {
 class SandboxDir {
  public:
   SandboxDir() {
-    std::string pattern = (fs::temp_directory_path() / "remo-fuzz-XXXXXX").string();
+    const fs::path shm = "/dev/shm";
+    const fs::path base = ::access(shm.c_str(), W_OK | X_OK) == 0 ? shm : fs::temp_directory_path();
+    std::string pattern = (base / "remo-fuzz-XXXXXX").string();
     fuzz_require(::mkdtemp(pattern.data()) != nullptr, "mkdtemp works");
     path_ = pattern;
     write_manifest("demo", "\"GITHUB_TOKEN\", \"BLOB\"");
@@ -78,7 +88,25 @@ class SandboxDir {
 
   const fs::path& path() const noexcept { return path_; }
 
-  // Each input starts with empty state and socket directories.
+  // What the state and socket directories hold: each entry's name, inode, size and modification time. A
+  // state file is replaced by rename (a new inode) or rewritten (a new mtime).
+  using Fingerprint = std::vector<std::tuple<std::string, ino_t, off_t, std::int64_t>>;
+  Fingerprint fingerprint() const {
+    Fingerprint entries;
+    for (const char* dir : {"state", "run"}) {
+      std::error_code error;
+      for (const auto& entry : fs::directory_iterator(path_ / dir, error)) {
+        struct stat info {};
+        if (::lstat(entry.path().c_str(), &info) != 0) continue;
+        entries.emplace_back(entry.path().string(), info.st_ino, info.st_size,
+                             std::int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec);
+      }
+    }
+    std::sort(entries.begin(), entries.end());
+    return entries;
+  }
+
+  // Empty state and socket directories.
   void reset_state() const {
     for (const char* dir : {"state", "run"}) {
       fs::remove_all(path_ / dir);
@@ -138,7 +166,8 @@ void check_answers(const Answers& out) {
   }
 }
 
-// One input's broker: built fresh so that inputs do not depend on each other.
+// The broker every input starts with: built once, and built again (in emptied state and socket
+// directories) only after an input changed it.
 struct SandboxBroker {
   SandboxBroker()
       : registry(sandbox().path() / "run", sandbox().path() / "state" / "registrations.json", sockets) {
@@ -156,19 +185,64 @@ struct SandboxBroker {
         {"demo", sandbox().path() / "projects" / "demo", {}, std::nullopt, std::nullopt, std::nullopt});
     fuzz_require(demo.ok(), "the demo project registers");
     demo_state = (*demo)->state;
+    demo_policy = demo_state->policy();
+    demo_socket = (*demo)->socket;
+    recipient = broker.identities[0].recipient();
+    secrets_snapshot = broker.store.snapshot();
+    files = sandbox().fingerprint();
+  }
+
+  // Whether the broker is as built: every BrokerState field an op can change, the registry, the files.
+  bool unchanged() const {
+    const auto& projects = registry.projects();
+    return broker.store.snapshot() == secrets_snapshot && broker.identities.size() == 1 &&
+           broker.identities[0].recipient() == recipient && broker.recipient == recipient.encode() &&
+           broker.decryption_key_source == "sandbox" && !broker.bundle_error && !broker.claims &&
+           !broker.claims_error && !broker.lock && !broker.rate_limiter && broker.audit == nullptr &&
+           !broker.allowed_signers && !broker.rotation && !broker.bootstrap_error && projects.size() == 1 &&
+           projects.begin()->first == "demo" && projects.begin()->second.state == demo_state &&
+           projects.begin()->second.socket == demo_socket && demo_state->policy() == demo_policy &&
+           !registry.persistence_error() && sandbox().fingerprint() == files;
   }
 
   server::BrokerState broker;
   UnboundSockets sockets;
   server::ProjectRegistry registry;
   std::shared_ptr<const server::ProjectState> demo_state;
+  // As built, for unchanged().
+  std::shared_ptr<const server::ProjectPolicy> demo_policy;
+  std::shared_ptr<server::ProjectSocket> demo_socket;
+  crypto::X25519Recipient recipient;
+  std::shared_ptr<const core::SecretStore::Snapshot> secrets_snapshot;
+  SandboxDir::Fingerprint files;
 };
 
-}  // namespace
+std::optional<SandboxBroker>& sandbox_broker() {
+  static std::optional<SandboxBroker> broker;
+  return broker;
+}
 
-void request_dispatch(Input input) {
+SandboxBroker& broker_for_next_input() {
+  auto& broker = sandbox_broker();
+  if (!broker) {
+    sandbox().reset_state();
+    broker.emplace();
+  }
+  return *broker;
+}
+
+// After an input that changed the broker, it is built again (within that input, so that the work and its
+// coverage are the input's own).
+void put_back_broker() {
+  auto& broker = sandbox_broker();
+  if (broker && broker->unchanged()) return;
+  broker.reset();
   sandbox().reset_state();
-  SandboxBroker state;
+  broker.emplace();
+}
+
+// The input's lines through both endpoints' ops.
+void dispatch(Input input, SandboxBroker& state) {
   server::AdminOps admin(state.broker, state.registry);
   core::LockState lock(sandbox().path() / "state" / "locked.json");
   core::RateLimiter limiter({0, 1});  // no limit: every line should reach the op handlers
@@ -198,7 +272,13 @@ void request_dispatch(Input input) {
       check_answers(project_out);
     }
   }
-  state.registry.close_all();
+}
+
+}  // namespace
+
+void request_dispatch(Input input) {
+  dispatch(input, broker_for_next_input());
+  put_back_broker();
 }
 
 }  // namespace remo::fuzz

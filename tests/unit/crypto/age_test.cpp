@@ -57,8 +57,10 @@ TEST_P(AgeRoundTrip, BinaryAndArmored) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Sizes, AgeRoundTrip,
-                         ::testing::Values(0, 1, 65535, 65536, 65537, 2 * 65536, 300000));
+INSTANTIATE_TEST_SUITE_P(Sizes, AgeRoundTrip, ::testing::Values(0, 1, 65535, 65536, 65537, 2 * 65536, 300000),
+                         [](const ::testing::TestParamInfo<std::size_t>& param_info) {
+                           return testing::size_name(param_info.param);
+                         });
 
 TEST(AgeEncrypt, NeedsARecipient) { EXPECT_EQ(encrypt(to_bytes("x"), {}).error().code, "recipient"); }
 

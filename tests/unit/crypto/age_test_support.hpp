@@ -22,6 +22,20 @@ namespace remo::crypto::testing {
 
 using Bytes = std::vector<std::uint8_t>;
 
+// A parameterized test's name from a test vector's file name: gtest accepts only [A-Za-z0-9_].
+inline std::string test_name(std::string_view file_name) {
+  std::string name(file_name);
+  for (char& c : name) {
+    const bool allowed =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!allowed) c = '_';
+  }
+  return name;
+}
+
+// A parameterized test's name from a size: "bytes_65536".
+inline std::string size_name(std::size_t size) { return "bytes_" + std::to_string(size); }
+
 inline Bytes to_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
 inline std::string to_string(std::span<const std::uint8_t> bytes) {
   return std::string(bytes.begin(), bytes.end());

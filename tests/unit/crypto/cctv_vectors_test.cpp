@@ -88,7 +88,7 @@ TEST_P(CctvVector, HasTheExpectedOutcome) {
 
 INSTANTIATE_TEST_SUITE_P(Vectors, CctvVector, ::testing::ValuesIn(vector_names()),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
-                           return param_info.param;
+                           return testing::test_name(param_info.param);
                          });
 
 TEST(CctvVectors, FilesMatchTheirPinnedHashes) {

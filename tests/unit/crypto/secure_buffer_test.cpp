@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,7 +34,10 @@ TEST_P(SecureBufferSizes, IsZeroedWritableMovableAndTruncatable) {
 // Up to 16 KiB the pooled slabs, then sodium_malloc, then the dedicated huge-page-aligned mapping.
 INSTANTIATE_TEST_SUITE_P(EveryAllocator, SecureBufferSizes,
                          ::testing::Values(0, 1, 31, 32, 33, 2048, 2049, 4096, 16384, 16385, 1024 * 1024 - 1,
-                                           1024 * 1024, 3 * 1024 * 1024 + 17));
+                                           1024 * 1024, 3 * 1024 * 1024 + 17),
+                         [](const ::testing::TestParamInfo<std::size_t>& param_info) {
+                           return "bytes_" + std::to_string(param_info.param);
+                         });
 
 // A pooled block comes back wiped: the next buffer of its class that gets it sees zeros, even through
 // for_overwrite, and never the previous owner's bytes.

@@ -44,7 +44,10 @@ TEST_P(StreamRoundTrip, SealsAndOpens) {
 INSTANTIATE_TEST_SUITE_P(ChunkBoundaries, StreamRoundTrip,
                          ::testing::Values(0, 1, kChunk - 1, kChunk, kChunk + 1, 2 * kChunk, 2 * kChunk + 1,
                                            // large enough to be opened by two threads
-                                           100 * kChunk, 100 * kChunk + 7));
+                                           100 * kChunk, 100 * kChunk + 7),
+                         [](const ::testing::TestParamInfo<std::size_t>& param_info) {
+                           return testing::size_name(param_info.param);
+                         });
 
 TEST(Stream, SizesFollowTheChunkLayout) {
   EXPECT_EQ(stream::ciphertext_size(0), 16u);

@@ -1,6 +1,5 @@
-// The daemon's configuration. broker/daemon/*.cpp is linked into the remo-broker executable only, so the
-// one translation unit under test is compiled in here.
-#include "broker/daemon/config.cpp"  // NOLINT(bugprone-suspicious-include)
+// The daemon's configuration: defaults, the config file and flags, in that order of precedence.
+#include "broker/daemon/config.hpp"
 
 #include <gtest/gtest.h>
 

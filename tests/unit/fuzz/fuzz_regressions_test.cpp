@@ -7,15 +7,21 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "tests/fuzz/fuzz_targets.hpp"
 
 namespace remo::fuzz {
+
+// How gtest shows a target (in --gtest_list_tests and failures): its name, not the struct's bytes.
+void PrintTo(const FuzzTarget& target, std::ostream* out) { *out << target.name; }
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -76,7 +82,12 @@ TEST(FuzzRegressionFiles, EveryDirectoryNamesATarget) {
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzRegressions, ::testing::ValuesIn(kFuzzTargets),
                          [](const ::testing::TestParamInfo<FuzzTarget>& target) {
-                           return std::string(target.param.name);
+                           // gtest accepts only [A-Za-z0-9_] in a test name.
+                           std::string name(target.param.name);
+                           for (char& c : name) {
+                             if (std::isalnum(static_cast<unsigned char>(c)) == 0) c = '_';
+                           }
+                           return name;
                          });
 
 }  // namespace
