@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 "$PWD/dev/deps.sh"
 
-all_targets=(request_dispatch age_header age_decrypt bundle_toml manifest ssh_signature)
+all_targets=(request_dispatch request_parse age_header age_decrypt bundle_toml manifest ssh_signature)
 mode=campaign
 seconds=600
 jobs=1
@@ -38,7 +38,7 @@ fi
 
 dictionary_of() {
   case $1 in
-    request_dispatch) echo tests/fuzz/dict/request_dispatch.dict ;;
+    request_dispatch|request_parse) echo tests/fuzz/dict/request_dispatch.dict ;;
     age_header|age_decrypt) echo tests/fuzz/dict/age.dict ;;
     bundle_toml|manifest) echo tests/fuzz/dict/toml.dict ;;
     ssh_signature) echo tests/fuzz/dict/ssh_signature.dict ;;

@@ -59,8 +59,10 @@ class AuditLog {
   };
 
   // What the daemon keeps allocated beyond the end of the file: room for the lines of the requests
-  // admitted before the writer notices a full disk (about 3,000 get lines).
-  static constexpr std::uint64_t kReserveBytes = 1024 * 1024;
+  // admitted before the writer notices a full disk. Half of it (2 MiB, about 9,000 get lines) holds more
+  // than the admit_pending bound of waiting events, so under load it is the count of waiting events that
+  // decides when audited ops are refused, and the bytes only when lines are unusually long.
+  static constexpr std::uint64_t kReserveBytes = 4 * 1024 * 1024;
 
   explicit AuditLog(Options options);
   ~AuditLog();  // flushes what it can, then stops

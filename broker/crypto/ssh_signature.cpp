@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "broker/crypto/secure_buffer.hpp"
+#include "protocol/codes.hpp"
 
 namespace remo::crypto {
 namespace {
@@ -76,7 +77,8 @@ std::string_view text_of(std::span<const std::uint8_t> b) {
 }
 
 Error invalid(std::string_view why, std::string_view detail) {
-  return make_error("signature_invalid", std::string(why) + ": " + std::string(detail));
+  return make_error(std::string(protocol::code::kSignatureInvalid),
+                    std::string(why) + ": " + std::string(detail));
 }
 
 // Standard padded base64, every character accounted for (ignoring only `ignore`).
