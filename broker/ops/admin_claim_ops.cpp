@@ -92,9 +92,8 @@ void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answer
       }};
 }
 
-void AdminOps::claim_list(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
-  if (auto typed = protocol::ClaimListRequest::parse(request); !typed)
-    return append_error(out.replies, request.id, typed.error());
+void AdminOps::claim_list(const Request& request, protocol::ClaimListRequest /*typed*/,
+                          const PeerCredentials& /*peer*/, Answers& out) {
   if (!broker_.claims) return append_error(out.replies, request.id, ledger_unavailable(broker_));
   Json claims = Json::array();
   for (const core::ClaimInfo& info : broker_.claims->list()) {
@@ -109,11 +108,10 @@ void AdminOps::claim_list(const Request& request, const PeerCredentials& /*peer*
   append_ok(out.replies, request.id, Json{{"claims", std::move(claims)}});
 }
 
-void AdminOps::claim_revoke(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::claim_revoke(const Request& request, protocol::ClaimRevokeRequest typed,
+                            const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  const auto typed = protocol::ClaimRevokeRequest::parse(request);
-  if (!typed) return append_error(out.replies, request.id, typed.error());
-  const std::string id(typed->claim_id);
+  const std::string id(typed.claim_id);
   auto event = audit::begin(audit::kClaimRevoke, peer);
   event["claim_id"] = id;
   if (!broker_.claims) {

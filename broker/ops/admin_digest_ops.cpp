@@ -17,12 +17,11 @@
 
 namespace remo::server {
 
-void AdminOps::secret_digests(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::secret_digests(const Request& request, protocol::SecretDigestsRequest typed,
+                              const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  const auto typed = protocol::SecretDigestsRequest::parse(request);
-  if (!typed) return append_error(out.replies, request.id, typed.error());
   static_assert(protocol::SecretDigestsRequest::kKeySize == core::kDigestKeySize);
-  const std::span<const std::uint8_t> key = typed->key.span();
+  const std::span<const std::uint8_t> key = typed.key.span();
   const auto snapshot = broker_.store.snapshot();
   Json digests = Json::object();
   for (const std::string& name : snapshot->secrets->names()) {

@@ -56,11 +56,10 @@ Json lock_status(const BrokerState& broker) {
       {"lock_error", problem ? Json(*problem) : Json(nullptr)}};
 }
 
-void AdminOps::lock(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::lock(const Request& request, protocol::LockRequest typed, const PeerCredentials& peer,
+                    Answers& out) {
   const auto started = audit::Clock::now();
-  const auto typed = protocol::LockRequest::parse(request);
-  if (!typed) return append_error(out.replies, request.id, typed.error());
-  const std::string reason(typed->reason);
+  const std::string reason(typed.reason);
   if (!broker_.lock) return append_error(out.replies, request.id, no_lock_state());
 
   auto event = audit::begin(audit::kBrokerLock, peer);
@@ -82,10 +81,9 @@ void AdminOps::lock(const Request& request, const PeerCredentials& peer, Answers
   append_ok(out.replies, request.id, lock_reply(info, *changed));
 }
 
-void AdminOps::unlock(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::unlock(const Request& request, protocol::UnlockRequest /*typed*/, const PeerCredentials& peer,
+                      Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto typed = protocol::UnlockRequest::parse(request); !typed)
-    return append_error(out.replies, request.id, typed.error());
   if (!broker_.lock) return append_error(out.replies, request.id, no_lock_state());
 
   auto event = audit::begin(audit::kBrokerUnlock, peer);

@@ -111,26 +111,40 @@ bool AdminOps::admit(const PeerCredentials& peer, Answers& out) {
   return false;
 }
 
+template <class Typed, void (AdminOps::*Handler)(const Request&, Typed, const PeerCredentials&, Answers&)>
+void AdminOps::typed(const Request& request, const PeerCredentials& peer, Answers& out) {
+  auto parsed = Typed::parse(request);
+  if (!parsed) return append_error(out.replies, request.id, parsed.error());
+  (this->*Handler)(request, std::move(*parsed), peer, out);
+}
+
 // Every admin op changes (or reads) the broker's state on the control plane: its events are durable before
 // its reply leaves.
 void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answers& out) {
   out.durable = true;
-  using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
   static constexpr std::array<std::pair<std::string_view, Op>, 13> kOps = {{
-      {protocol::op::kStatus, &AdminOps::status},
-      {protocol::op::kGetPublicKey, &AdminOps::get_public_key},
-      {protocol::op::kPushCreds, &AdminOps::push_creds},
-      {protocol::op::kClearCreds, &AdminOps::clear_creds},
-      {protocol::op::kRegister, &AdminOps::register_project},
-      {protocol::op::kUnregister, &AdminOps::unregister_project},
-      {protocol::op::kReload, &AdminOps::reload_project},
-      {protocol::op::kRotateBootstrap, &AdminOps::rotate_bootstrap},
-      {protocol::op::kSecretDigests, &AdminOps::secret_digests},
-      {protocol::op::kClaimList, &AdminOps::claim_list},
-      {protocol::op::kClaimRevoke, &AdminOps::claim_revoke},
-      {protocol::op::kLock, &AdminOps::lock},
-      {protocol::op::kUnlock, &AdminOps::unlock},
+      {protocol::StatusRequest::kOp, &AdminOps::typed<protocol::StatusRequest, &AdminOps::status>},
+      {protocol::GetPublicKeyRequest::kOp,
+       &AdminOps::typed<protocol::GetPublicKeyRequest, &AdminOps::get_public_key>},
+      {protocol::PushCredsRequest::kOp, &AdminOps::typed<protocol::PushCredsRequest, &AdminOps::push_creds>},
+      {protocol::ClearCredsRequest::kOp,
+       &AdminOps::typed<protocol::ClearCredsRequest, &AdminOps::clear_creds>},
+      {protocol::RegisterRequest::kOp,
+       &AdminOps::typed<protocol::RegisterRequest, &AdminOps::register_project>},
+      {protocol::UnregisterRequest::kOp,
+       &AdminOps::typed<protocol::UnregisterRequest, &AdminOps::unregister_project>},
+      {protocol::ReloadRequest::kOp, &AdminOps::typed<protocol::ReloadRequest, &AdminOps::reload_project>},
+      {protocol::RotateBootstrapRequest::kOp,
+       &AdminOps::typed<protocol::RotateBootstrapRequest, &AdminOps::rotate_bootstrap>},
+      {protocol::SecretDigestsRequest::kOp,
+       &AdminOps::typed<protocol::SecretDigestsRequest, &AdminOps::secret_digests>},
+      {protocol::ClaimListRequest::kOp, &AdminOps::typed<protocol::ClaimListRequest, &AdminOps::claim_list>},
+      {protocol::ClaimRevokeRequest::kOp,
+       &AdminOps::typed<protocol::ClaimRevokeRequest, &AdminOps::claim_revoke>},
+      {protocol::LockRequest::kOp, &AdminOps::typed<protocol::LockRequest, &AdminOps::lock>},
+      {protocol::UnlockRequest::kOp, &AdminOps::typed<protocol::UnlockRequest, &AdminOps::unlock>},
   }};
+
   Request request;
   if (auto parsed = parse_request(line, request); !parsed)
     return append_error(out.replies, request.id, parsed.error());
@@ -149,9 +163,8 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
   append_error(out.replies, held.get().id, unknown_op_error(held.get().op, kLaterAdminOps));
 }
 
-void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
-  if (auto typed = protocol::StatusRequest::parse(request); !typed)
-    return append_error(out.replies, request.id, typed.error());
+void AdminOps::status(const Request& request, protocol::StatusRequest /*typed*/,
+                      const PeerCredentials& /*peer*/, Answers& out) {
   Json projects = Json::array();
   for (const auto& [name, project] : projects_.projects()) {  // check_drift changes no entry of this map
     Json entry = project_status(project);
@@ -192,24 +205,22 @@ void AdminOps::status(const Request& request, const PeerCredentials& /*peer*/, A
                  {"audit", broker_.audit != nullptr ? audit_status_json(*broker_.audit) : Json(nullptr)}});
 }
 
-void AdminOps::get_public_key(const Request& request, const PeerCredentials& /*peer*/, Answers& out) {
-  if (auto typed = protocol::GetPublicKeyRequest::parse(request); !typed)
-    return append_error(out.replies, request.id, typed.error());
+void AdminOps::get_public_key(const Request& request, protocol::GetPublicKeyRequest /*typed*/,
+                              const PeerCredentials& /*peer*/, Answers& out) {
   append_ok(out.replies, request.id, Json{{"recipient", broker_.recipient}});
 }
 
 // Everything that can fail about the bundle is checked before anything changes: decode, decrypt, parse.
 // Only then is secrets.enc replaced (atomically) and the in-memory set swapped.
-void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::push_creds(const Request& request, protocol::PushCredsRequest typed,
+                          const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  const auto push = protocol::PushCredsRequest::parse(request);
-  if (!push) return append_error(out.replies, request.id, push.error());
-  const std::vector<std::uint8_t>* ciphertext = &push->ciphertext;
+  const std::vector<std::uint8_t>& ciphertext = typed.ciphertext;
   auto event = audit::begin(audit::kCredsPush, peer);
-  event["ciphertext_sha256"] = sha256_hex(*ciphertext);
+  event["ciphertext_sha256"] = sha256_hex(ciphertext);
 
   // Before anything else looks at the bundle: only a signed one is decrypted, when signatures are required.
-  auto signer = check_bundle_signature(push->signature, *ciphertext, broker_.allowed_signers);
+  auto signer = check_bundle_signature(typed.signature, ciphertext, broker_.allowed_signers);
   if (!signer) {
     event["signature_error"] = signer.error().message;
     return fail(std::move(event), started, request.id, signer.error(), out);
@@ -217,15 +228,15 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
   if (*signer) {
     event["signer_fingerprint"] = (*signer)->fingerprint;
     event["signer_principals"] = (*signer)->principal;
-  } else if (push->signature != nullptr) {
+  } else if (typed.signature != nullptr) {
     event["signature"] = "ignored (no allowed_signers configured)";
   }
   if (auto allowed = check_push_allowed(broker_); !allowed) {
     return fail(std::move(event), started, request.id, allowed.error(), out);
   }
-  auto secrets = open_bundle(*ciphertext, broker_.identities);
+  auto secrets = open_bundle(ciphertext, broker_.identities);
   if (!secrets) return fail(std::move(event), started, request.id, secrets.error(), out);
-  if (auto stored = core::write_file_atomically(broker_.secrets_file, *ciphertext, 0600); !stored) {
+  if (auto stored = core::write_file_atomically(broker_.secrets_file, ciphertext, 0600); !stored) {
     spdlog::error("push-creds: the bundle could not be stored, nothing changed: {}", stored.error().message);
     broker_.bundle_error = stored.error().message;
     return fail(std::move(event), started, request.id, stored.error(), out);
@@ -248,10 +259,9 @@ void AdminOps::push_creds(const Request& request, const PeerCredentials& peer, A
             Json{{"loaded_at", core::format_rfc3339_utc(loaded_at)}, {"secret_count", secret_count}});
 }
 
-void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::clear_creds(const Request& request, protocol::ClearCredsRequest /*typed*/,
+                           const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  if (auto typed = protocol::ClearCredsRequest::parse(request); !typed)
-    return append_error(out.replies, request.id, typed.error());
   auto event = audit::begin(audit::kCredsClear, peer);
   broker_.store.clear();  // the old set is wiped when its last reader lets go
   if (auto shredded = core::shred_file(broker_.secrets_file); !shredded) {
@@ -269,23 +279,22 @@ void AdminOps::clear_creds(const Request& request, const PeerCredentials& peer, 
   append_ok(out.replies, request.id);
 }
 
-void AdminOps::register_project(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::register_project(const Request& request, protocol::RegisterRequest typed,
+                                const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  const auto typed = protocol::RegisterRequest::parse(request);
-  if (!typed) return append_error(out.replies, request.id, typed.error());
-  const std::string name(typed->name);
+  const std::string name(typed.name);
 
   auto event = audit::begin(audit::kProjectRegister, peer);
   event["project"] = name;
-  event["project_path"] = typed->project_path.string();
-  core::Registration registration{name, typed->project_path, {}, typed->gid, std::nullopt, std::nullopt};
-  if (typed->uids) registration.uids.assign(typed->uids->begin(), typed->uids->end());
+  event["project_path"] = typed.project_path.string();
+  core::Registration registration{name, typed.project_path, {}, typed.gid, std::nullopt, std::nullopt};
+  if (typed.uids) registration.uids.assign(typed.uids->begin(), typed.uids->end());
 
   if (!projects_.projects().contains(name)) {  // one-shot secrets a former project of this name left behind
     auto revoked = revoke_pending_claims(broker_.claims.get(), name, protocol::op::kRegister, peer, out);
     if (!revoked) return fail(std::move(event), started, request.id, revoked.error(), out);
   }
-  const auto added = projects_.add(std::move(registration), owned(typed->expect_manifest_sha256));
+  const auto added = projects_.add(std::move(registration), owned(typed.expect_manifest_sha256));
   if (!added) return fail(std::move(event), started, request.id, added.error(), out);
   spdlog::info("register: project {} on {}", name, (*added)->socket_path.string());
   if (changed_) changed_();
@@ -298,11 +307,10 @@ void AdminOps::register_project(const Request& request, const PeerCredentials& p
                  {"manifest_sha256", (*added)->registration.policy->manifest_sha256}});
 }
 
-void AdminOps::unregister_project(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::unregister_project(const Request& request, protocol::UnregisterRequest typed,
+                                  const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  const auto typed = protocol::UnregisterRequest::parse(request);
-  if (!typed) return append_error(out.replies, request.id, typed.error());
-  const std::string name(typed->name);
+  const std::string name(typed.name);
 
   auto event = audit::begin(audit::kProjectUnregister, peer);
   event["project"] = name;
@@ -324,18 +332,17 @@ void AdminOps::unregister_project(const Request& request, const PeerCredentials&
   append_ok(out.replies, request.id);
 }
 
-void AdminOps::reload_project(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::reload_project(const Request& request, protocol::ReloadRequest typed,
+                              const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  const auto typed = protocol::ReloadRequest::parse(request);
-  if (!typed) return append_error(out.replies, request.id, typed.error());
-  const std::string name(typed->name);
-  const bool dry_run = typed->dry_run;
+  const std::string name(typed.name);
+  const bool dry_run = typed.dry_run;
 
   auto event = audit::begin(audit::kProjectReload, peer);
   event["project"] = name;
   event["dry_run"] = dry_run;
   const auto reloaded =
-      projects_.reload(name, dry_run, out.audit_events, owned(typed->expect_manifest_sha256));
+      projects_.reload(name, dry_run, out.audit_events, owned(typed.expect_manifest_sha256));
   if (!reloaded) return fail(std::move(event), started, request.id, reloaded.error(), out);
   const nlohmann::json diff = core::to_json(reloaded->diff);
   if (dry_run) {

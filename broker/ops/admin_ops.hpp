@@ -15,6 +15,7 @@
 #include "broker/lifecycle/project_registry.hpp"
 #include "broker/transport/endpoint.hpp"
 #include "protocol/request.hpp"
+#include "protocol/requests.hpp"
 
 namespace remo::server {
 
@@ -29,24 +30,42 @@ class AdminOps final : public Endpoint {
   void handle(std::string_view line, const PeerCredentials& peer, Answers& out) override;
 
  private:
-  void status(const Request& request, const PeerCredentials& peer, Answers& out);
-  void get_public_key(const Request& request, const PeerCredentials& peer, Answers& out);
-  void push_creds(const Request& request, const PeerCredentials& peer, Answers& out);
-  void clear_creds(const Request& request, const PeerCredentials& peer, Answers& out);
-  void register_project(const Request& request, const PeerCredentials& peer, Answers& out);
-  void unregister_project(const Request& request, const PeerCredentials& peer, Answers& out);
-  void reload_project(const Request& request, const PeerCredentials& peer, Answers& out);
+  using Op = void (AdminOps::*)(const Request&, const PeerCredentials&, Answers&);
+  // Parses the request as the op's typed request (a protocol_error reply when it is not one) and hands both
+  // to the handler, which validates nothing more about the fields: authorize -> act -> audit -> reply.
+  template <class Typed, void (AdminOps::*Handler)(const Request&, Typed, const PeerCredentials&, Answers&)>
+  void typed(const Request& request, const PeerCredentials& peer, Answers& out);
+
+  void status(const Request& request, protocol::StatusRequest typed, const PeerCredentials& peer,
+              Answers& out);
+  void get_public_key(const Request& request, protocol::GetPublicKeyRequest typed,
+                      const PeerCredentials& peer, Answers& out);
+  void push_creds(const Request& request, protocol::PushCredsRequest typed, const PeerCredentials& peer,
+                  Answers& out);
+  void clear_creds(const Request& request, protocol::ClearCredsRequest typed, const PeerCredentials& peer,
+                   Answers& out);
+  void register_project(const Request& request, protocol::RegisterRequest typed, const PeerCredentials& peer,
+                        Answers& out);
+  void unregister_project(const Request& request, protocol::UnregisterRequest typed,
+                          const PeerCredentials& peer, Answers& out);
+  void reload_project(const Request& request, protocol::ReloadRequest typed, const PeerCredentials& peer,
+                      Answers& out);
   // In admin_digest_ops.cpp.
-  void secret_digests(const Request& request, const PeerCredentials& peer, Answers& out);
+  void secret_digests(const Request& request, protocol::SecretDigestsRequest typed,
+                      const PeerCredentials& peer, Answers& out);
   // In admin_rotate_ops.cpp.
-  void rotate_bootstrap(const Request& request, const PeerCredentials& peer, Answers& out);
+  void rotate_bootstrap(const Request& request, protocol::RotateBootstrapRequest typed,
+                        const PeerCredentials& peer, Answers& out);
   // In admin_claim_ops.cpp.
   void claim_create(Request request, const PeerCredentials& peer, Answers& out);
-  void claim_list(const Request& request, const PeerCredentials& peer, Answers& out);
-  void claim_revoke(const Request& request, const PeerCredentials& peer, Answers& out);
+  void claim_list(const Request& request, protocol::ClaimListRequest typed, const PeerCredentials& peer,
+                  Answers& out);
+  void claim_revoke(const Request& request, protocol::ClaimRevokeRequest typed, const PeerCredentials& peer,
+                    Answers& out);
   // In admin_lock_ops.cpp.
-  void lock(const Request& request, const PeerCredentials& peer, Answers& out);
-  void unlock(const Request& request, const PeerCredentials& peer, Answers& out);
+  void lock(const Request& request, protocol::LockRequest typed, const PeerCredentials& peer, Answers& out);
+  void unlock(const Request& request, protocol::UnlockRequest typed, const PeerCredentials& peer,
+              Answers& out);
 
   BrokerState& broker_;
   ProjectRegistry& projects_;

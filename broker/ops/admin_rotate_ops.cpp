@@ -40,15 +40,14 @@ void fail(nlohmann::json event, audit::Clock::time_point started, const Json& id
 
 }  // namespace
 
-void AdminOps::rotate_bootstrap(const Request& request, const PeerCredentials& peer, Answers& out) {
+void AdminOps::rotate_bootstrap(const Request& request, protocol::RotateBootstrapRequest typed,
+                                const PeerCredentials& peer, Answers& out) {
   const auto started = audit::Clock::now();
-  auto typed = protocol::RotateBootstrapRequest::parse(request);
-  if (!typed) return append_error(out.replies, request.id, typed.error());
   auto event = audit::begin(audit::kBootstrapRotate, peer);
-  event["phase"] = typed->confirm ? "confirm" : "begin";
+  event["phase"] = typed.confirm ? "confirm" : "begin";
 
-  if (typed->confirm) {
-    const crypto::X25519Recipient& recipient = *typed->recipient;
+  if (typed.confirm) {
+    const crypto::X25519Recipient& recipient = *typed.recipient;
     event["new_recipient"] = recipient.encode();
     if (auto confirmed = confirm_rotation(broker_, recipient); !confirmed) {
       spdlog::error("rotate-bootstrap: not confirmed: {}", confirmed.error().message);
@@ -58,13 +57,13 @@ void AdminOps::rotate_bootstrap(const Request& request, const PeerCredentials& p
     audit::add(out.audit_events, std::move(event), audit::kAllow, audit::kOk, started);
     return append_ok(out.replies, request.id, Json{{"recipient", broker_.recipient}, {"pending", false}});
   }
-  if (!typed->identity && peer.uid != 0) {
+  if (!typed.identity && peer.uid != 0) {
     // The generated key is handed out once; only root may receive it.
     return append_error(
         out.replies, request.id,
         protocol_error("a generated identity is only returned to root; pass 'identity' instead"));
   }
-  auto begun = begin_rotation(broker_, std::move(typed->identity));
+  auto begun = begin_rotation(broker_, std::move(typed.identity));
   if (!begun) {
     spdlog::error("rotate-bootstrap: not started: {}", begun.error().message);
     return fail(std::move(event), started, request.id, begun.error(), out);
