@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "broker/ops/audit_events.hpp"
+#include "broker/transport/audit_events.hpp"
 
 namespace remo::server {
 

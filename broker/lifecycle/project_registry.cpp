@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "broker/core/manifest.hpp"
-#include "broker/ops/audit_events.hpp"
-#include "broker/ops/data_plane_gate.hpp"
+#include "broker/lifecycle/project_limits.hpp"
+#include "broker/transport/audit_events.hpp"
 #include "protocol/codes.hpp"
 #include "protocol/ops.hpp"
 

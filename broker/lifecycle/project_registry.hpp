@@ -18,21 +18,13 @@
 #include "broker/core/registrations.hpp"
 #include "broker/lifecycle/manifest_drift.hpp"
 #include "broker/lifecycle/project_state.hpp"
+#include "broker/transport/project_socket.hpp"
 
 namespace remo::server {
 
 // The socket directory holds admin.sock and one <project>.sock per project, so "admin" is not a project.
 inline constexpr std::string_view kAdminSocketName = "admin";
 inline constexpr std::string_view kSocketSuffix = ".sock";
-
-// A bound project socket.
-class ProjectSocket {
- public:
-  virtual ~ProjectSocket() = default;
-  virtual void start() = 0;  // begins accepting connections
-  virtual void drain() = 0;  // stops accepting; connections answer what they have received, then close
-  virtual void close() = 0;  // stops accepting, cuts every connection, removes the socket file
-};
 
 class ProjectSocketFactory {
  public:

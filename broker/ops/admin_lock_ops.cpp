@@ -10,8 +10,8 @@
 
 #include "broker/core/timestamp.hpp"
 #include "broker/ops/admin_ops.hpp"
-#include "broker/ops/audit_events.hpp"
-#include "broker/ops/reply.hpp"
+#include "broker/transport/audit_events.hpp"
+#include "broker/transport/reply.hpp"
 #include "protocol/codes.hpp"
 #include "protocol/ops.hpp"
 #include "protocol/requests.hpp"

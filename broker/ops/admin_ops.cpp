@@ -21,11 +21,11 @@
 #include "broker/lifecycle/bundle_signature.hpp"
 #include "broker/lifecycle/key_rotation.hpp"
 #include "broker/ops/admin_lock_ops.hpp"
-#include "broker/ops/audit_events.hpp"
 #include "broker/ops/audit_status.hpp"
 #include "broker/ops/data_plane_gate.hpp"
-#include "broker/ops/reply.hpp"
 #include "broker/ops/unsupported_ops.hpp"
+#include "broker/transport/audit_events.hpp"
+#include "broker/transport/reply.hpp"
 #include "protocol/codes.hpp"
 #include "protocol/requests.hpp"
 

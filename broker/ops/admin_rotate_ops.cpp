@@ -12,8 +12,8 @@
 
 #include "broker/lifecycle/key_rotation.hpp"
 #include "broker/ops/admin_ops.hpp"
-#include "broker/ops/audit_events.hpp"
-#include "broker/ops/reply.hpp"
+#include "broker/transport/audit_events.hpp"
+#include "broker/transport/reply.hpp"
 #include "protocol/codes.hpp"
 #include "protocol/requests.hpp"
 

@@ -10,9 +10,9 @@
 #include <utility>
 
 #include "broker/core/claim_token.hpp"
-#include "broker/ops/audit_events.hpp"
 #include "broker/ops/project_ops.hpp"
-#include "broker/ops/reply.hpp"
+#include "broker/transport/audit_events.hpp"
+#include "broker/transport/reply.hpp"
 #include "protocol/codes.hpp"
 #include "protocol/requests.hpp"
 

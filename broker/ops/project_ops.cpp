@@ -4,9 +4,9 @@
 #include <string>
 #include <utility>
 
-#include "broker/ops/audit_events.hpp"
-#include "broker/ops/reply.hpp"
 #include "broker/ops/unsupported_ops.hpp"
+#include "broker/transport/audit_events.hpp"
+#include "broker/transport/reply.hpp"
 #include "protocol/codes.hpp"
 #include "protocol/requests.hpp"
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <utility>
 
-#include "broker/ops/audit_events.hpp"
+#include "broker/transport/audit_events.hpp"
 #include "protocol/codes.hpp"
 #include "protocol/reply_line.hpp"
 

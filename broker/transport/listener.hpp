@@ -21,9 +21,9 @@
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
 
-#include "broker/lifecycle/project_registry.hpp"
 #include "broker/transport/endpoint.hpp"
 #include "broker/transport/io_pool.hpp"
+#include "broker/transport/project_socket.hpp"
 #include "broker/transport/session.hpp"
 #include "broker/transport/unix_socket_file.hpp"
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <utility>
 
-#include "broker/ops/reply.hpp"
 #include "broker/transport/line_budget.hpp"
 #include "broker/transport/line_buffer.hpp"
+#include "broker/transport/reply.hpp"
 
 namespace remo::server {
 namespace {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "broker/core/unique_fd.hpp"
-#include "broker/ops/reply.hpp"
+#include "broker/transport/reply.hpp"
 #include "tests/unit/support/temp_dir.hpp"
 
 namespace remo::server {

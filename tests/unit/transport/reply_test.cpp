@@ -1,4 +1,4 @@
-#include "broker/ops/reply.hpp"
+#include "broker/transport/reply.hpp"
 
 #include <gtest/gtest.h>
 
