@@ -115,7 +115,8 @@ void wipe_field(const Request& request, std::string_view key) {
 }  // namespace
 
 Result<void> expect_fields(const Request& request, std::span<const FieldSpec> fields) {
-  for (const auto& [key, value] : request.body.items()) {
+  for (const auto& item : request.body.items()) {
+    const std::string& key = item.key();
     if (key == field::kOp || key == field::kId) continue;
     const bool known =
         std::any_of(fields.begin(), fields.end(), [&key](const FieldSpec& spec) { return spec.name == key; });
