@@ -53,6 +53,15 @@ void wipe_string_field(Request& request, std::string_view key) noexcept {
   sodium_memzero(text.data(), text.size());
 }
 
+void wipe_strings(Json& value) noexcept {
+  if (value.is_string()) {
+    auto& text = value.get_ref<std::string&>();
+    sodium_memzero(text.data(), text.size());
+  } else if (value.is_structured()) {
+    for (Json& element : value) wipe_strings(element);
+  }
+}
+
 Result<void> parse_request(std::string_view line, Request& request) {
   request = Request{};
   if (std::memchr(line.data(), '\0', line.size()) != nullptr) {
@@ -62,6 +71,12 @@ Result<void> parse_request(std::string_view line, Request& request) {
 
   Json body = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return protocol_error("request is not valid JSON");
+  // A refused request's strings (a token or a key sent beside a bad id) are wiped before its tree is freed;
+  // an accepted one's body has moved into request by then, and its owner wipes what is secret.
+  struct WipeOnExit {
+    Json& body;
+    ~WipeOnExit() { wipe_strings(body); }
+  } const wipe_on_exit{body};
   if (!body.is_object()) return protocol_error("request must be a JSON object");
 
   if (const auto id = body.find("id"); id != body.end()) {

@@ -45,6 +45,9 @@ Result<std::optional<std::vector<std::uint32_t>>> optional_id_list_field(const R
 // parser's own scratch copy of the line is beyond reach; the line buffer wipes the line itself.)
 void wipe_string_field(Request& request, std::string_view key) noexcept;
 
+// Zeroes every string in value, at any depth (keys are not values and stay).
+void wipe_strings(Json& value) noexcept;
+
 // A request holding secret string fields, wiped when it is destroyed, however its handling ends (answered,
 // failed, or dropped at shutdown before its blocking work ran).
 class RequestWithSecrets {

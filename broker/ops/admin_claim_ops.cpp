@@ -76,7 +76,6 @@ void AdminOps::claim_create(Request request, const PeerCredentials& peer, Answer
   out.blocking = BlockingWork{
       claim_executor_, [this, held = std::move(held), secret = std::move(secret), project, ttl,
                         event = std::move(event), started](Answers& answers) mutable {
-        answers.durable = true;
         const Request& held_request = held->get();
         auto ticket = broker_.claims->create(project, std::move(secret->first), secret->second, ttl);
         if (!ticket) {
@@ -126,7 +125,6 @@ void AdminOps::claim_revoke(const Request& request, protocol::ClaimRevokeRequest
   out.blocking = BlockingWork{
       claim_executor_,
       [this, request_id = request.id, id, event = std::move(event), started](Answers& answers) mutable {
-        answers.durable = true;
         auto revoked = broker_.claims->revoke(id);
         const std::string_view outcome = revoked ? audit::kOk : std::string_view(revoked.error().code);
         audit::add(answers.audit_events, std::move(event), audit::kAllow, outcome, started);

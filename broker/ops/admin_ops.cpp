@@ -149,6 +149,7 @@ void AdminOps::handle(std::string_view line, const PeerCredentials& peer, Answer
   if (auto parsed = parse_request(line, request); !parsed)
     return append_error(out.replies, request.id, parsed.error());
   if (broker_.audit != nullptr && !broker_.audit->accepting() && admin_op_needs_audit(request.op)) {
+    protocol::wipe_strings(request.body);  // a refused rotate-bootstrap, secret-digests or claim-create
     return append_error(out.replies, request.id, code::kInternalError,
                         "the audit log cannot be written; audited admin ops are refused until it can (status "
                         "shows audit.state and audit.error)");

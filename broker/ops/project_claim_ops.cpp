@@ -46,7 +46,6 @@ void ProjectOps::one_shot(Request request, const PeerCredentials& peer, Answers&
   out.blocking = BlockingWork{
       claims_.executor,
       [this, held = std::move(held), event = std::move(event), started, is_claim](Answers& answers) mutable {
-        answers.durable = true;
         const Request& held_request = held->get();
         const std::string_view token = held_request.body.at(field::kToken).get_ref<const std::string&>();
         std::string claim_id;

@@ -21,7 +21,8 @@ struct Answers;
 // commit is durable (encrypt, fsync, rename, fsync dir). handle() leaves it in Answers::blocking instead
 // of answering; the session runs it on `executor` (threads kept for such waits, never the threads that
 // serve connections, so no other client's request waits behind an fsync) and answers the connection's
-// next request only after it. run appends the request's one reply line, and its audit events.
+// next request only after it. run appends the request's one reply line, and its audit events, which the
+// session writes before that reply (blocking work is always durable).
 struct BlockingWork {
   asio::any_io_executor executor;
   std::function<void(Answers&)> run;
@@ -40,7 +41,8 @@ struct Answers {
   // straight into text, with no JSON tree built per get (docs/benchmarks.md has the measurement).
   std::vector<std::string> audit_lines;
   std::optional<BlockingWork> blocking;  // set by handle() in place of a reply (see BlockingWork)
-  // Set by a handler (or blocking work) whose events must be in the audit file before its reply leaves.
+  // Set by a handler whose events must be in the audit file before its reply leaves (and by the session for
+  // blocking work, which is always durable).
   bool durable = false;
   // Set by a refusal for being over the rate: the session writes the replies so far and answers the
   // connection's next line (buffered or not) only after a pause, so a client flooding refused lines costs

@@ -94,6 +94,7 @@ void write_durable_events(Answers& out, core::AuditLog& audit) {
 asio::awaitable<void> complete_blocking(Connection& connection, Answers& out, core::AuditLog& audit) {
   BlockingWork work = std::move(*out.blocking);
   out.blocking.reset();
+  out.durable = true;  // blocking work changes state durably: its events are written before its reply
   connection.busy = true;
   co_await asio::co_spawn(
       work.executor,

@@ -105,5 +105,23 @@ TEST(RequestFields, IdFieldsTakeNonNegative32BitValuesOnly) {
   }
 }
 
+// What parse_request does to a refused request's tree, and the admin socket to a request the audit log
+// refuses: every string value zeroed, at any depth, keys and other values kept.
+TEST(WipeStrings, ZeroesEveryStringValueAtAnyDepth) {
+  Json body =
+      Json::parse(R"({"op":"x","identity":"CANARY-key","n":7,"list":["CANARY-a",{"deep":"CANARY-b"}]})");
+  wipe_strings(body);
+  const auto zeroed = [](const Json& value) {
+    const auto& text = value.get_ref<const std::string&>();
+    return !text.empty() && text.find_first_not_of('\0') == std::string::npos;
+  };
+  EXPECT_TRUE(zeroed(body["op"]));
+  EXPECT_TRUE(zeroed(body["identity"]));
+  EXPECT_TRUE(zeroed(body["list"][0]));
+  EXPECT_TRUE(zeroed(body["list"][1]["deep"]));
+  EXPECT_EQ(body["n"], 7);
+  EXPECT_EQ(body.dump().find("CANARY"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace remo::protocol
