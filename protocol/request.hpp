@@ -76,12 +76,9 @@ bool is_quotable(std::string_view client_text) noexcept;
 namespace remo::server {
 using protocol::is_quotable;
 using protocol::Json;
-using protocol::optional_id_field;
-using protocol::optional_id_list_field;
 using protocol::parse_request;
 using protocol::protocol_error;
 using protocol::Request;
 using protocol::RequestWithSecrets;
-using protocol::string_field;
 using protocol::wipe_string_field;
 }  // namespace remo::server

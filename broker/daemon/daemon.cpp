@@ -280,24 +280,29 @@ void open_state(const DaemonConfig& config, Keys keys, server::BrokerState& brok
   }
 }
 
-server::Listener::Options project_listener_options(const DaemonConfig& config, server::BufferBudget& budget) {
-  server::SessionLimits limits{protocol::kProjectLineLimit, config.idle_timeout};
+// A socket's listener options: its name, line limit and connection cap, the shared idle timeout and budget.
+server::Listener::Options listener_options(const char* name, std::size_t line_limit,
+                                           std::size_t max_connections, const DaemonConfig& config,
+                                           server::BufferBudget& budget) {
+  server::SessionLimits limits{line_limit, config.idle_timeout};
   limits.line_budget = &budget;
   server::Listener::Options options;
-  options.name = "project";
+  options.name = name;
   options.limits = limits;
-  options.max_connections = config.project_max_connections;
+  options.max_connections = max_connections;
   return options;
 }
 
+server::Listener::Options project_listener_options(const DaemonConfig& config, server::BufferBudget& budget) {
+  return listener_options("project", protocol::kProjectLineLimit, config.project_max_connections, config,
+                          budget);
+}
+
+// The admin socket's ops run on the control-plane thread.
 server::Listener::Options admin_listener_options(const DaemonConfig& config, server::BufferBudget& budget,
                                                  asio::io_context& control) {
-  server::SessionLimits limits{protocol::kAdminLineLimit, config.idle_timeout};
-  limits.line_budget = &budget;
-  server::Listener::Options options;
-  options.name = "admin";
-  options.limits = limits;
-  options.max_connections = config.max_connections;
+  server::Listener::Options options =
+      listener_options("admin", protocol::kAdminLineLimit, config.max_connections, config, budget);
   options.handler_executor = control.get_executor();
   return options;
 }

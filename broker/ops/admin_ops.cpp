@@ -16,7 +16,6 @@
 #include "broker/core/manifest.hpp"
 #include "broker/core/state_file.hpp"
 #include "broker/core/timestamp.hpp"
-#include "broker/crypto/base64.hpp"
 #include "broker/lifecycle/bundle.hpp"
 #include "broker/lifecycle/bundle_signature.hpp"
 #include "broker/lifecycle/key_rotation.hpp"
